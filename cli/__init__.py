@@ -1,0 +1,1 @@
+"""The `assess` command line (Typer and Rich)."""

@@ -1,0 +1,164 @@
+"""`assess`: serve the engine, migrate the database, seed the demo, mint tokens, check the bank."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from config.settings import Settings
+
+app = typer.Typer(help="Actor-model assessment engine on Ray.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+bank_app = typer.Typer(help="The embedded item bank.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(bank_app, name="bank")
+console = Console()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as error:
+        console.print(f"[red]Refusing to start with these settings:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations, then load the shipped item bank into the items table."""
+    from persistence.database import Database
+    from persistence.items import sync_items
+    from persistence.migrate import current_revision, upgrade
+    from questions.source import QuestionSource
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    console.print(f"Schema at revision [bold]{current_revision(settings.database_url)}[/bold].")
+
+    async def sync() -> tuple[int, int]:
+        database = Database(settings.database_url)
+        try:
+            async with database.transaction() as session:
+                return await sync_items(session, QuestionSource().items)
+        finally:
+            await database.dispose()
+
+    inserted, updated = asyncio.run(sync())
+    console.print(f"Item bank synced: {inserted} new, {updated} updated.")
+
+
+@app.command()
+def demo() -> None:
+    """Create a published demo test with a recruiter and candidates, and print how to log in."""
+    from cli.demo import seed_demo
+    from persistence.database import Database
+    from serve_app.tokens import TokenService
+
+    settings = _settings()
+    tokens = TokenService.from_settings(settings)
+
+    async def seed() -> Table:
+        database = Database(settings.database_url)
+        try:
+            async with database.transaction() as session:
+                test, accounts = await seed_demo(session)
+        finally:
+            await database.dispose()
+        table = Table(title=f"Demo test {test.id}: {test.title}")
+        for column in ("role", "email", "password", "token (valid 24 h)"):
+            table.add_column(column, overflow="fold")
+        table.add_row("admin", settings.admin_email, "(ASSESS_ADMIN_PASSWORD)", "")
+        for account, user in accounts:
+            token = tokens.issue(user.id, user.role, lifetime=timedelta(hours=24))
+            table.add_row(account.role.value, account.email, account.password, token)
+        return table
+
+    console.print(asyncio.run(seed()))
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"Log in: curl -X POST {base}/auth/token -d 'username=alice@example.com&password=alice-demo-pass'")
+    console.print(f"API docs: {base}/docs")
+
+
+@app.command()
+def token(
+    email: Annotated[str, typer.Argument(help="The user's email")],
+    minutes: Annotated[int | None, typer.Option(help="Lifetime; default ACCESS_TOKEN_EXPIRE_MINUTES")] = None,
+) -> None:
+    """Mint an access token for an existing user."""
+    from persistence.database import Database
+    from persistence.users import find_user_by_email
+    from serve_app.tokens import TokenService
+
+    settings = _settings()
+
+    async def lookup() -> tuple[int, object] | None:
+        database = Database(settings.database_url)
+        try:
+            async with database.transaction() as session:
+                user = await find_user_by_email(session, email)
+                return (user.id, user.role) if user else None
+        finally:
+            await database.dispose()
+
+    found = asyncio.run(lookup())
+    if found is None:
+        console.print(f"[red]No user with email {email}[/red]")
+        raise typer.Exit(1)
+    user_id, role = found
+    lifetime = timedelta(minutes=minutes) if minutes else None
+    typer.echo(TokenService.from_settings(settings).issue(user_id, role, lifetime))  # type: ignore[arg-type]
+
+
+@bank_app.command("check")
+def bank_check(seeds: Annotated[int, typer.Option(help="Variants to generate per family")] = 200) -> None:
+    """Validate the shipped bank and every parametric family; exit 1 on any problem."""
+    from questions.skills import SKILLS
+    from questions.source import QuestionSource
+    from questions.validation import check_bank, check_families
+
+    source = QuestionSource()
+    problems = check_bank(source.items, SKILLS) + check_families(source.families, SKILLS, range(seeds))
+    table = Table(title="Item bank")
+    for column in ("skill", "title", "bank items", "families", "difficulty 1-5"):
+        table.add_column(column)
+    for coverage in source.skills():
+        spread = [sum(1 for i in source.items if i.skill == coverage.name and i.difficulty == d) for d in range(1, 6)]
+        table.add_row(coverage.name, coverage.title, str(coverage.items), str(coverage.families), " ".join(map(str, spread)))
+    console.print(table)
+    console.print(f"{len(source.items)} bank items, {len(source.families)} families, {seeds} variants each checked.")
+    for problem in problems:
+        console.print(f"[red]✗[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)
+    console.print("[green]The bank is sound.[/green]")
+
+
+@app.command()
+def serve(
+    address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local one")] = None,
+) -> None:
+    """Start (or join) a Ray cluster and run the Serve application until interrupted."""
+    import ray
+    from ray import serve as ray_serve
+
+    from actors.cluster import start_or_join
+    from serve_app.deployment import build_application
+
+    settings = _settings()
+    start_or_join(address)
+    ray_serve.start(http_options={"host": settings.host, "port": settings.port})
+    ray_serve.run(build_application(settings), name="assess", route_prefix="/")
+    console.print(f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print("Shutting down.")
+        ray_serve.shutdown()
+        ray.shutdown()

@@ -1,0 +1,51 @@
+"""The named states of the domain. Stored as their string values."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    RECRUITER = "recruiter"
+    CANDIDATE = "candidate"
+
+
+class TestStatus(StrEnum):
+    __test__ = False  # not a pytest class
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+
+
+class GeneratorKind(StrEnum):
+    BANK = "bank"
+    LLM = "llm"
+
+
+class ApplicationStatus(StrEnum):
+    INVITED = "invited"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+
+
+class AttemptStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    ABANDONED = "abandoned"
+
+
+class FinishReason(StrEnum):
+    COMPLETED = "completed"
+    PRECISION_REACHED = "precision_reached"
+    TIME_EXPIRED = "time_expired"
+    ABANDONED = "abandoned"
+
+
+# Which test transitions a recruiter may make: a draft is published or dropped, a published test closes.
+TEST_TRANSITIONS: dict[TestStatus, frozenset[TestStatus]] = {
+    TestStatus.DRAFT: frozenset({TestStatus.PUBLISHED, TestStatus.CLOSED}),
+    TestStatus.PUBLISHED: frozenset({TestStatus.CLOSED}),
+    TestStatus.CLOSED: frozenset(),
+}

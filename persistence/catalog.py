@@ -1,0 +1,152 @@
+"""Data access for tests and the candidates eligible to take them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from domain.enums import TEST_TRANSITIONS, AttemptStatus, Role, TestStatus
+from domain.errors import Conflict, InvalidRequest, NotFound
+from persistence.models import Attempt, CandidateApplication, Test, User
+
+# Fields that shape what candidates are asked: fixed once a test is published.
+CONTENT_FIELDS = frozenset(
+    {"title", "job_description", "skills", "max_questions", "min_questions", "se_target", "generator",
+     "duration_minutes", "passing_score", "starts_at"}
+)
+# Fields a recruiter may still adjust on a published test (extend the window, allow a retake).
+PUBLISHED_FIELDS = frozenset({"ends_at", "max_attempts"})
+
+
+async def create_test(session: AsyncSession, fields: dict[str, Any], created_by: User) -> Test:
+    test = Test(**fields, status=TestStatus.DRAFT, created_by_id=created_by.id)
+    session.add(test)
+    await session.flush()
+    return test
+
+
+async def get_test(session: AsyncSession, test_id: int) -> Test:
+    test = await session.get(Test, test_id)
+    if test is None:
+        raise NotFound(f"test {test_id} not found")
+    return test
+
+
+async def list_tests(session: AsyncSession, status: TestStatus | None = None) -> Sequence[Test]:
+    query = select(Test).order_by(Test.id)
+    if status is not None:
+        query = query.where(Test.status == status)
+    return (await session.scalars(query)).all()
+
+
+async def update_test(session: AsyncSession, test: Test, changes: dict[str, Any], now: datetime) -> Test:
+    """Apply field changes allowed in the test's current status, then any status transition."""
+    new_status = changes.pop("status", None)
+    allowed = {
+        TestStatus.DRAFT: CONTENT_FIELDS | PUBLISHED_FIELDS,
+        TestStatus.PUBLISHED: PUBLISHED_FIELDS,
+        TestStatus.CLOSED: frozenset(),
+    }[test.status]
+    refused = sorted(set(changes) - allowed)
+    if refused:
+        raise Conflict(f"cannot change {', '.join(refused)} of a {test.status.value} test")
+    for name, value in changes.items():
+        setattr(test, name, value)
+    if test.min_questions > test.max_questions:
+        raise InvalidRequest("min_questions may not exceed max_questions")
+    if test.starts_at and test.ends_at and test.ends_at <= test.starts_at:
+        raise InvalidRequest("ends_at must be later than starts_at")
+    if new_status is not None and new_status != test.status:
+        _transition(test, TestStatus(new_status), now)
+    await session.flush()
+    return test
+
+
+def _transition(test: Test, target: TestStatus, now: datetime) -> None:
+    if target not in TEST_TRANSITIONS[test.status]:
+        raise Conflict(f"a {test.status.value} test cannot become {target.value}")
+    if target is TestStatus.PUBLISHED:
+        if test.ends_at is not None and test.ends_at <= now:
+            raise Conflict("cannot publish a test whose window has already ended")
+        test.published_at = now
+    if target is TestStatus.CLOSED:
+        test.closed_at = now
+    test.status = target
+
+
+async def add_candidates(
+    session: AsyncSession, test: Test, user_ids: Sequence[int], extra_time_minutes: int
+) -> list[CandidateApplication]:
+    """Make candidates eligible; adding one again updates their extra time."""
+    if test.status is TestStatus.CLOSED:
+        raise Conflict("cannot add candidates to a closed test")
+    wanted = list(dict.fromkeys(user_ids))
+    users = {user.id: user for user in (await session.scalars(select(User).where(User.id.in_(wanted)))).all()}
+    missing = [user_id for user_id in wanted if user_id not in users]
+    if missing:
+        raise InvalidRequest(f"no such users: {', '.join(map(str, missing))}")
+    not_candidates = [user_id for user_id in wanted if users[user_id].role is not Role.CANDIDATE]
+    if not_candidates:
+        raise InvalidRequest(f"users are not candidates: {', '.join(map(str, not_candidates))}")
+    existing = {
+        application.user_id: application
+        for application in (
+            await session.scalars(
+                select(CandidateApplication).where(
+                    CandidateApplication.test_id == test.id, CandidateApplication.user_id.in_(wanted)
+                )
+            )
+        ).all()
+    }
+    for user_id in wanted:
+        application = existing.get(user_id)
+        if application is None:
+            session.add(CandidateApplication(test_id=test.id, user_id=user_id, extra_time_minutes=extra_time_minutes))
+        else:
+            application.extra_time_minutes = extra_time_minutes
+    await session.flush()
+    return list(await list_applications(session, test.id, user_ids=wanted))
+
+
+async def list_applications(
+    session: AsyncSession, test_id: int, user_ids: Sequence[int] | None = None
+) -> Sequence[CandidateApplication]:
+    query = (
+        select(CandidateApplication)
+        .where(CandidateApplication.test_id == test_id)
+        .options(selectinload(CandidateApplication.user))
+        .order_by(CandidateApplication.id)
+    )
+    if user_ids is not None:
+        query = query.where(CandidateApplication.user_id.in_(user_ids))
+    return (await session.scalars(query)).all()
+
+
+async def applications_of_candidate(
+    session: AsyncSession, user_id: int
+) -> Sequence[tuple[CandidateApplication, Test, int, int | None]]:
+    """Each application with its test, the attempts used and the attempt in progress (if any)."""
+    attempts_used = (
+        select(func.count(Attempt.id))
+        .where(Attempt.application_id == CandidateApplication.id)
+        .correlate(CandidateApplication)
+        .scalar_subquery()
+    )
+    active_attempt = (
+        select(Attempt.id)
+        .where(Attempt.application_id == CandidateApplication.id, Attempt.status == AttemptStatus.IN_PROGRESS)
+        .correlate(CandidateApplication)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(CandidateApplication, Test, attempts_used, active_attempt)
+        .join(Test, Test.id == CandidateApplication.test_id)
+        .where(CandidateApplication.user_id == user_id, Test.status != TestStatus.DRAFT)
+        .order_by(Test.id)
+    )
+    return [tuple(row) for row in rows.all()]  # type: ignore[misc]

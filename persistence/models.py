@@ -1,0 +1,234 @@
+"""The relational schema. Alembic migrations in `persistence/migrations` create it; never `create_all`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from domain.enums import (
+    ApplicationStatus,
+    AttemptStatus,
+    FinishReason,
+    GeneratorKind,
+    Role,
+    TestStatus,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(enum_class: type, name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: portable and easy to extend by migration.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Test(Base):
+    __tablename__ = "tests"
+    __test__ = False  # not a pytest class
+    __table_args__ = (
+        CheckConstraint("min_questions >= 1 AND min_questions <= max_questions", name="question_bounds"),
+        CheckConstraint("duration_minutes >= 1", name="positive_duration"),
+        CheckConstraint("max_attempts >= 1", name="positive_attempts"),
+        CheckConstraint("passing_score >= 0 AND passing_score <= 100", name="passing_score_percent"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    job_description: Mapped[str] = mapped_column(Text)
+    # The skill graph: [{"name", "weight", "prerequisites": [names]}], validated at the REST edge.
+    skills: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    max_questions: Mapped[int] = mapped_column(Integer)
+    min_questions: Mapped[int] = mapped_column(Integer)
+    se_target: Mapped[float | None] = mapped_column(Float)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    status: Mapped[TestStatus] = mapped_column(_enum(TestStatus, "test_status"), default=TestStatus.DRAFT)
+    generator: Mapped[GeneratorKind] = mapped_column(_enum(GeneratorKind, "generator_kind"))
+    passing_score: Mapped[float] = mapped_column(Float)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CandidateApplication(Base):
+    """A candidate's eligibility for one test, with any extra time granted to them."""
+
+    __tablename__ = "candidate_applications"
+    __table_args__ = (
+        UniqueConstraint("test_id", "user_id"),
+        CheckConstraint("extra_time_minutes >= 0", name="non_negative_extra_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    test_id: Mapped[int] = mapped_column(ForeignKey("tests.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    extra_time_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        _enum(ApplicationStatus, "application_status"), default=ApplicationStatus.INVITED
+    )
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (
+        UniqueConstraint("application_id", "number"),
+        # At most one attempt in progress per candidate and test, even when two sockets race to start.
+        Index(
+            "uq_attempts_one_in_progress",
+            "application_id",
+            unique=True,
+            sqlite_where=text("status = 'in_progress'"),
+            postgresql_where=text("status = 'in_progress'"),
+        ),
+        CheckConstraint("number >= 1", name="positive_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("candidate_applications.id", ondelete="CASCADE"), index=True
+    )
+    test_id: Mapped[int] = mapped_column(ForeignKey("tests.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[AttemptStatus] = mapped_column(
+        _enum(AttemptStatus, "attempt_status"), default=AttemptStatus.IN_PROGRESS, index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finish_reason: Mapped[FinishReason | None] = mapped_column(_enum(FinishReason, "finish_reason"))
+    max_questions: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    max_score: Mapped[int] = mapped_column(Integer, default=0)
+    ability_theta: Mapped[float | None] = mapped_column(Float)
+    ability_se: Mapped[float | None] = mapped_column(Float)
+
+    responses: Mapped[list[Response]] = relationship(
+        lazy="raise", order_by="Response.index", cascade="all, delete-orphan"
+    )
+
+
+class Response(Base):
+    """One answered question of an attempt: the item exactly as shown, the key, and the answer."""
+
+    __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(160))
+    item_id: Mapped[str] = mapped_column(String(160), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    skill: Mapped[str] = mapped_column(String(64))
+    # {"stem", "options": [{"id", "text"}], "explanation", "difficulty", "family", "tags"}
+    item_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    correct_option: Mapped[str] = mapped_column(String(8))
+    selected_option: Mapped[str] = mapped_column(String(8))
+    is_correct: Mapped[bool] = mapped_column(Boolean)
+    presented_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    time_taken_s: Mapped[float] = mapped_column(Float)
+    theta_before: Mapped[float | None] = mapped_column(Float)
+    theta_after: Mapped[float | None] = mapped_column(Float)
+    se_after: Mapped[float | None] = mapped_column(Float)
+
+
+class Item(Base):
+    """The item catalogue: shipped bank items, and later generated items with their provenance."""
+
+    __tablename__ = "items"
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    skill: Mapped[str] = mapped_column(String(64), index=True)
+    difficulty: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # bank | family | llm
+    family: Mapped[str | None] = mapped_column(String(64))
+    stem: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    key: Mapped[str] = mapped_column(String(8))
+    explanation: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    irt_a: Mapped[float | None] = mapped_column(Float)
+    irt_b: Mapped[float | None] = mapped_column(Float)
+    irt_c: Mapped[float | None] = mapped_column(Float)
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

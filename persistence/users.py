@@ -1,0 +1,71 @@
+"""Data access for users, and the admin bootstrapped from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.enums import Role
+from domain.errors import AuthenticationFailed, Conflict, NotFound
+from persistence.models import User
+from persistence.passwords import hash_password, needs_rehash, verify_password
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def create_user(session: AsyncSession, *, email: str, password: str, full_name: str, role: Role) -> User:
+    user = User(
+        email=normalize_email(email), full_name=full_name.strip(), role=role, password_hash=hash_password(password)
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"a user with email {user.email} already exists") from None
+    return user
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+async def list_users(session: AsyncSession, role: Role | None = None) -> Sequence[User]:
+    query = select(User).order_by(User.id)
+    if role is not None:
+        query = query.where(User.role == role)
+    return (await session.scalars(query)).all()
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    user = await find_user_by_email(session, email)
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        raise AuthenticationFailed("incorrect email or password")
+    if not user.is_active:
+        raise AuthenticationFailed("this account is disabled")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+async def ensure_admin(session: AsyncSession, *, email: str, password: str) -> User:
+    """Create the bootstrap admin once; an existing account with that email is left as it is."""
+    existing = await find_user_by_email(session, email)
+    if existing is not None:
+        return existing
+    return await create_user(session, email=email, password=password, full_name="Administrator", role=Role.ADMIN)
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count(User.id))) or 0)

@@ -1,0 +1,86 @@
+"""/api/tests: the tests recruiters define, publish and close, and who may take them."""
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+
+from domain.enums import GeneratorKind, TestStatus
+from domain.errors import InvalidRequest
+from domain.skill_graph import SkillNode, blueprint
+from persistence import catalog
+from persistence.models import CandidateApplication, Test
+from questions.source import QuestionSource
+from serve_app.dependencies import SessionDep, StaffUser, StateDep
+from serve_app.schemas import ApplicationRead, CandidatesAdd, SkillSpec, TestCreate, TestRead, TestUpdate
+
+router = APIRouter(prefix="/api/tests", tags=["tests"])
+
+
+def _check_generator_covers(questions: QuestionSource, generator: GeneratorKind, skills: list[SkillSpec]) -> None:
+    if generator is GeneratorKind.BANK:
+        uncovered = [skill.name for skill in skills if not questions.covers(skill.name)]
+        if uncovered:
+            known = ", ".join(coverage.name for coverage in questions.skills())
+            raise InvalidRequest(f"the bank generator has no items for {', '.join(uncovered)}; known skills: {known}")
+
+
+def test_view(test: Test) -> TestRead:
+    nodes = [SkillNode(s["name"], s["weight"], tuple(s["prerequisites"])) for s in test.skills]
+    return TestRead.model_validate(
+        {**{name: getattr(test, name) for name in TestRead.model_fields if name != "blueprint"},
+         "blueprint": blueprint(nodes, test.max_questions)}
+    )
+
+
+def application_view(application: CandidateApplication) -> ApplicationRead:
+    return ApplicationRead(
+        id=application.id,
+        test_id=application.test_id,
+        user_id=application.user_id,
+        email=application.user.email,
+        full_name=application.user.full_name,
+        extra_time_minutes=application.extra_time_minutes,
+        status=application.status,
+        invited_at=application.invited_at,
+    )
+
+
+@router.post("", response_model=TestRead, status_code=status.HTTP_201_CREATED)
+async def create_test(body: TestCreate, user: StaffUser, state: StateDep, session: SessionDep) -> TestRead:
+    _check_generator_covers(state.questions, body.generator, body.skills)
+    test = await catalog.create_test(session, body.model_dump(), created_by=user)
+    return test_view(test)
+
+
+@router.get("", response_model=list[TestRead])
+async def list_tests(_: StaffUser, session: SessionDep, status: TestStatus | None = None) -> list[TestRead]:
+    return [test_view(test) for test in await catalog.list_tests(session, status)]
+
+
+@router.get("/{test_id}", response_model=TestRead)
+async def read_test(test_id: int, _: StaffUser, session: SessionDep) -> TestRead:
+    return test_view(await catalog.get_test(session, test_id))
+
+
+@router.patch("/{test_id}", response_model=TestRead)
+async def update_test(test_id: int, body: TestUpdate, _: StaffUser, state: StateDep, session: SessionDep) -> TestRead:
+    test = await catalog.get_test(session, test_id)
+    changes = body.model_dump(exclude_unset=True)
+    generator = body.generator or test.generator
+    skills = body.skills or [SkillSpec.model_validate(skill) for skill in test.skills]
+    _check_generator_covers(state.questions, generator, skills)
+    test = await catalog.update_test(session, test, changes, now=datetime.now(UTC))
+    return test_view(test)
+
+
+@router.post("/{test_id}/candidates", response_model=list[ApplicationRead])
+async def add_candidates(test_id: int, body: CandidatesAdd, _: StaffUser, session: SessionDep) -> list[ApplicationRead]:
+    test = await catalog.get_test(session, test_id)
+    applications = await catalog.add_candidates(session, test, body.user_ids, body.extra_time_minutes)
+    return [application_view(application) for application in applications]
+
+
+@router.get("/{test_id}/candidates", response_model=list[ApplicationRead])
+async def list_candidates(test_id: int, _: StaffUser, session: SessionDep) -> list[ApplicationRead]:
+    await catalog.get_test(session, test_id)
+    return [application_view(application) for application in await catalog.list_applications(session, test_id)]

@@ -1,0 +1,23 @@
+"""POST /auth/token: the OAuth2 password flow."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+
+from persistence import users
+from serve_app.dependencies import SessionDep, StateDep
+from serve_app.schemas import TokenResponse
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=TokenResponse)
+async def issue_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], state: StateDep, session: SessionDep
+) -> TokenResponse:
+    user = await users.authenticate(session, form.username, form.password)
+    return TokenResponse(
+        access_token=state.tokens.issue(user.id, user.role),
+        expires_in=int(state.tokens.lifetime.total_seconds()),
+    )

@@ -1,0 +1,103 @@
+"""Results: a test's attempts, one attempt's report with every response, and per-item statistics."""
+
+from fastapi import APIRouter
+
+from domain.enums import Role
+from domain.errors import NotFound
+from persistence import catalog, results
+from persistence.models import Attempt, Test, User
+from serve_app.dependencies import CurrentUser, SessionDep, StaffUser
+from serve_app.schemas import (
+    Ability,
+    AttemptReport,
+    AttemptSummary,
+    ItemAnalysis,
+    ItemStatistics,
+    OptionRead,
+    ResponseRead,
+)
+
+router = APIRouter(prefix="/api", tags=["results"])
+
+
+def attempt_summary(attempt: Attempt, user: User, test: Test, answered: int) -> AttemptSummary:
+    percentage = round(100 * attempt.score / attempt.max_score, 2) if attempt.max_score else 0.0
+    finished = attempt.finished_at is not None
+    return AttemptSummary(
+        attempt_id=attempt.id,
+        test_id=attempt.test_id,
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        number=attempt.number,
+        status=attempt.status,
+        started_at=attempt.started_at,
+        deadline=attempt.deadline,
+        finished_at=attempt.finished_at,
+        finish_reason=attempt.finish_reason,
+        answered=answered,
+        score=attempt.score,
+        max_score=attempt.max_score,
+        percentage=percentage,
+        passed=percentage >= test.passing_score if finished else None,
+        ability=Ability(theta=attempt.ability_theta, se=attempt.ability_se) if attempt.ability_theta is not None else None,
+    )
+
+
+@router.get("/tests/{test_id}/results", response_model=list[AttemptSummary])
+async def test_results(test_id: int, _: StaffUser, session: SessionDep) -> list[AttemptSummary]:
+    test = await catalog.get_test(session, test_id)
+    return [attempt_summary(row.attempt, row.user, test, row.answered) for row in await results.attempts_of_test(session, test_id)]
+
+
+@router.get("/attempts/{attempt_id}", response_model=AttemptReport)
+async def attempt_report(attempt_id: int, user: CurrentUser, session: SessionDep) -> AttemptReport:
+    attempt, candidate, test = await results.attempt_with_responses(session, attempt_id)
+    if user.role is Role.CANDIDATE and attempt.user_id != user.id:
+        raise NotFound(f"attempt {attempt_id} not found")  # do not reveal that someone else's exists
+    summary = attempt_summary(attempt, candidate, test, len(attempt.responses))
+    return AttemptReport(
+        **summary.model_dump(),
+        test_title=test.title,
+        responses=[
+            ResponseRead(
+                question_id=response.question_id,
+                item_id=response.item_id,
+                index=response.index,
+                skill=response.skill,
+                stem=response.item_snapshot["stem"],
+                options=[OptionRead(**option) for option in response.item_snapshot["options"]],
+                explanation=response.item_snapshot.get("explanation", ""),
+                correct_option=response.correct_option,
+                selected_option=response.selected_option,
+                is_correct=response.is_correct,
+                presented_at=response.presented_at,
+                answered_at=response.answered_at,
+                time_taken_s=response.time_taken_s,
+            )
+            for response in attempt.responses
+        ],
+    )
+
+
+@router.get("/tests/{test_id}/item-analysis", response_model=ItemAnalysis)
+async def item_analysis(test_id: int, _: StaffUser, session: SessionDep) -> ItemAnalysis:
+    await catalog.get_test(session, test_id)
+    attempts, responses, tallies = await results.item_tallies(session, test_id)
+    return ItemAnalysis(
+        test_id=test_id,
+        attempts=attempts,
+        responses=responses,
+        items=[
+            ItemStatistics(
+                item_id=tally.item_id,
+                skill=tally.skill,
+                stem=tally.stem,
+                shown=tally.shown,
+                correct=tally.correct,
+                facility=round(tally.facility, 4),
+                option_counts=dict(tally.option_counts),
+            )
+            for tally in tallies
+        ],
+    )

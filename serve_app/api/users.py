@@ -1,0 +1,28 @@
+"""Users: admins create accounts; staff list candidates; everyone reads their own profile."""
+
+from fastapi import APIRouter, status
+
+from domain.enums import Role
+from persistence import users
+from persistence.models import User
+from serve_app.dependencies import AdminUser, CurrentUser, SessionDep, StaffUser
+from serve_app.schemas import UserCreate, UserRead
+
+router = APIRouter(prefix="/api", tags=["users"])
+
+
+@router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
+async def create_user(body: UserCreate, _: AdminUser, session: SessionDep) -> User:
+    return await users.create_user(
+        session, email=str(body.email), password=body.password, full_name=body.full_name, role=body.role
+    )
+
+
+@router.get("/users", response_model=list[UserRead])
+async def list_users(_: StaffUser, session: SessionDep, role: Role | None = None) -> list[User]:
+    return list(await users.list_users(session, role))
+
+
+@router.get("/users/me", response_model=UserRead)
+async def read_me(user: CurrentUser) -> User:
+    return user

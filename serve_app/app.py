@@ -1,0 +1,55 @@
+"""The FastAPI application of the ingress, built per replica from the settings passed into it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from config.settings import Settings
+from domain.errors import Conflict
+from persistence import users
+from serve_app.api import assessments, auth, candidate, operations, results, skills
+from serve_app.api import users as users_api
+from serve_app.errors import install_error_handlers
+from serve_app.middleware import BodySizeLimit, RequestMetrics
+from serve_app.state import ReplicaState
+
+logger = logging.getLogger(__name__)
+
+
+async def bootstrap_admin(state: ReplicaState) -> None:
+    settings = state.settings
+    try:
+        async with state.database.transaction() as session:
+            await users.ensure_admin(
+                session, email=settings.admin_email, password=settings.admin_password.get_secret_value()
+            )
+    except Conflict:
+        pass  # another replica created it at the same moment
+
+
+def create_app(settings: Settings) -> FastAPI:
+    state = ReplicaState.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await bootstrap_admin(state)
+        yield
+        await state.database.dispose()
+
+    app = FastAPI(
+        title="Assess",
+        summary="Live, adaptive multiple-choice assessments for hiring, on Ray",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.replica = state
+    install_error_handlers(app)
+    for module in (auth, users_api, assessments, skills, candidate, results, operations):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestMetrics, metrics=state.metrics)
+    return app

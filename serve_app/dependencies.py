@@ -1,0 +1,60 @@
+"""FastAPI dependencies, as `Annotated` aliases so that route signatures read as domain terms."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.enums import Role
+from domain.errors import AuthenticationFailed, PermissionDenied
+from persistence.models import User
+from serve_app.state import ReplicaState
+
+_bearer = OAuth2PasswordBearer(tokenUrl="auth/token", auto_error=False)
+
+
+def get_state(request: Request) -> ReplicaState:
+    state: ReplicaState = request.app.state.replica
+    return state
+
+
+StateDep = Annotated[ReplicaState, Depends(get_state)]
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    async with state.database.transaction() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_current_user(state: StateDep, session: SessionDep, token: str | None = Depends(_bearer)) -> User:
+    if not token:
+        raise AuthenticationFailed("not authenticated: send a bearer token")
+    claims = state.tokens.verify(token)
+    user = await session.get(User, claims.user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("the token's user does not exist or is disabled")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
+    async def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise PermissionDenied(f"this action needs the role {' or '.join(role.value for role in roles)}")
+        return user
+
+    return check
+
+
+AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
+StaffUser = Annotated[User, Depends(require_roles(Role.ADMIN, Role.RECRUITER))]
+CandidateUser = Annotated[User, Depends(require_roles(Role.CANDIDATE))]

@@ -1,0 +1,32 @@
+"""The Ray Serve deployment of the ingress: one FastAPI app per replica, settings passed in at bind time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from ray import serve
+from ray.serve import Application
+
+from config.settings import Settings
+from serve_app.app import create_app
+
+# Serve counts an open WebSocket as one ongoing request: a replica must accept thousands at once.
+MAX_ONGOING_REQUESTS = 5000
+
+
+@serve.deployment(name="Ingress", max_ongoing_requests=MAX_ONGOING_REQUESTS, num_replicas=1)
+@serve.ingress()
+class Ingress:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_app(self._settings)
+
+
+def build_application(settings: Settings) -> Application:
+    return Ingress.bind(settings)
+
+
+def app_builder(args: dict[str, str]) -> Application:
+    """Entry point for `serve run` / `serve deploy` config files: settings come from the environment."""
+    return build_application(Settings(**args))  # type: ignore[arg-type]

@@ -1,0 +1,266 @@
+"""REST request and response bodies (DESIGN.md section 5). Request bodies forbid unknown fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from domain.enums import ApplicationStatus, AttemptStatus, FinishReason, GeneratorKind, Role, TestStatus
+from domain.errors import InvalidRequest
+from domain.scheduling import WindowState
+from domain.skill_graph import SkillNode, check_skill_graph
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SkillName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class UserCreate(RequestBody):
+    email: EmailStr
+    password: Password
+    full_name: Name
+    role: Role
+
+
+class UserRead(ReadModel):
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+
+
+class SkillSpec(RequestBody):
+    name: SkillName
+    weight: Annotated[float, Field(gt=0, le=100)] = 1.0
+    prerequisites: Annotated[list[SkillName], Field(max_length=50)] = []
+
+
+def _check_graph(skills: list[SkillSpec]) -> None:
+    try:
+        check_skill_graph([SkillNode(s.name, s.weight, tuple(s.prerequisites)) for s in skills])
+    except InvalidRequest as error:
+        raise ValueError(error.message) from None
+
+
+class TestFields(RequestBody):
+    """Fields a test is defined by; on create the content fields are required, on update all optional."""
+
+    __test__ = False
+
+    max_questions: Annotated[int, Field(ge=1, le=200)] = 20
+    min_questions: Annotated[int, Field(ge=1, le=200)] = 10
+    se_target: Annotated[float, Field(gt=0, le=2)] | None = 0.3
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 1
+    generator: GeneratorKind = GeneratorKind.BANK
+    passing_score: Annotated[float, Field(ge=0, le=100)] = 60.0
+
+
+class TestCreate(TestFields):
+    __test__ = False
+
+    title: Name
+    job_description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+    skills: Annotated[list[SkillSpec], Field(min_length=1, max_length=50)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TestCreate:
+        if self.min_questions > self.max_questions:
+            raise ValueError("min_questions may not exceed max_questions")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be later than starts_at")
+        _check_graph(self.skills)
+        return self
+
+
+class TestUpdate(RequestBody):
+    """PATCH body: any subset of the fields, and/or a status transition (publish or close)."""
+
+    __test__ = False
+
+    status: TestStatus | None = None
+    title: Name | None = None
+    job_description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)] | None = (
+        None
+    )
+    skills: Annotated[list[SkillSpec], Field(min_length=1, max_length=50)] | None = None
+    max_questions: Annotated[int, Field(ge=1, le=200)] | None = None
+    min_questions: Annotated[int, Field(ge=1, le=200)] | None = None
+    se_target: Annotated[float, Field(gt=0, le=2)] | None = None
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    max_attempts: Annotated[int, Field(ge=1, le=20)] | None = None
+    generator: GeneratorKind | None = None
+    passing_score: Annotated[float, Field(ge=0, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TestUpdate:
+        if not self.model_fields_set:
+            raise ValueError("the body names no field to change")
+        if self.skills is not None:
+            _check_graph(self.skills)
+        return self
+
+
+class SkillRead(BaseModel):
+    name: str
+    weight: float
+    prerequisites: list[str]
+
+
+class TestRead(ReadModel):
+    __test__ = False
+
+    id: int
+    title: str
+    job_description: str
+    skills: list[SkillRead]
+    max_questions: int
+    min_questions: int
+    se_target: float | None
+    duration_minutes: int
+    starts_at: datetime | None
+    ends_at: datetime | None
+    max_attempts: int
+    generator: GeneratorKind
+    passing_score: float
+    status: TestStatus
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    closed_at: datetime | None
+    blueprint: dict[str, int]
+
+
+class CatalogSkill(BaseModel):
+    name: str
+    title: str
+    items: int
+    families: int
+
+
+class CandidatesAdd(RequestBody):
+    user_ids: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=1000)]
+    extra_time_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 0
+
+
+class ApplicationRead(ReadModel):
+    id: int
+    test_id: int
+    user_id: int
+    email: str
+    full_name: str
+    extra_time_minutes: int
+    status: ApplicationStatus
+    invited_at: datetime
+
+
+class Ability(BaseModel):
+    theta: float
+    se: float | None
+
+
+class AttemptSummary(BaseModel):
+    attempt_id: int
+    test_id: int
+    user_id: int
+    email: str
+    full_name: str
+    number: int
+    status: AttemptStatus
+    started_at: datetime
+    deadline: datetime
+    finished_at: datetime | None
+    finish_reason: FinishReason | None
+    answered: int
+    score: int
+    max_score: int
+    percentage: float
+    passed: bool | None
+    ability: Ability | None
+
+
+class OptionRead(BaseModel):
+    id: str
+    text: str
+
+
+class ResponseRead(BaseModel):
+    question_id: str
+    item_id: str
+    index: int
+    skill: str
+    stem: str
+    options: list[OptionRead]
+    explanation: str
+    correct_option: str
+    selected_option: str
+    is_correct: bool
+    presented_at: datetime
+    answered_at: datetime
+    time_taken_s: float
+
+
+class AttemptReport(AttemptSummary):
+    test_title: str
+    responses: list[ResponseRead]
+
+
+class ItemStatistics(BaseModel):
+    item_id: str
+    skill: str
+    stem: str
+    shown: int
+    correct: int
+    facility: float
+    option_counts: dict[str, int]
+
+
+class ItemAnalysis(BaseModel):
+    test_id: int
+    attempts: int
+    responses: int
+    items: list[ItemStatistics]
+
+
+class MyTest(BaseModel):
+    test_id: int
+    title: str
+    status: TestStatus
+    window: WindowState
+    starts_at: datetime | None
+    ends_at: datetime | None
+    duration_minutes: int
+    extra_time_minutes: int
+    max_questions: int
+    max_attempts: int
+    attempts_used: int
+    attempts_left: int
+    application_status: ApplicationStatus
+    active_attempt_id: int | None
+
+
+class Health(BaseModel):
+    status: str
+    database: str

@@ -1,0 +1,30 @@
+"""What one ingress replica owns for its lifetime, built from the settings passed into it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config.settings import Settings
+from persistence.database import Database
+from questions.source import QuestionSource
+from serve_app.metrics import HttpMetrics
+from serve_app.tokens import TokenService
+
+
+@dataclass
+class ReplicaState:
+    settings: Settings
+    database: Database
+    tokens: TokenService
+    questions: QuestionSource
+    metrics: HttpMetrics
+
+    @classmethod
+    def build(cls, settings: Settings) -> ReplicaState:
+        return cls(
+            settings=settings,
+            database=Database(settings.database_url),
+            tokens=TokenService.from_settings(settings),
+            questions=QuestionSource(),
+            metrics=HttpMetrics(),
+        )

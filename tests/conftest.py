@@ -1,0 +1,175 @@
+"""Shared fixtures: one Ray cluster and one Serve instance per test session, and the two databases.
+
+Every test that takes `backend` (directly or through `server`) runs on SQLite and on PostgreSQL. The
+PostgreSQL server comes from ASSESS_TEST_POSTGRES_URL (default: the machine's, database `test`); each
+session creates a fresh database there and drops it at the end. If PostgreSQL is unreachable the tests
+that need it fail with the reason: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from config.settings import Settings
+from persistence.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("ASSESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-password-for-tests"
+BACKENDS = ("sqlite", "postgresql")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class ScratchPostgres:
+    """A database of its own on the PostgreSQL server, created for this session."""
+
+    admin_url: str
+    name: str
+
+    @property
+    def url(self) -> str:
+        base, _, _ = self.admin_url.rpartition("/")
+        return f"{base}/{self.name}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+    @classmethod
+    def create(cls, admin_url: str) -> ScratchPostgres:
+        name = f"assess_test_{secrets.token_hex(4)}"
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return cls(admin_url, name)
+
+    def drop(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+
+
+def make_database_url(backend: str, directory: Path) -> tuple[str, ScratchPostgres | None]:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{directory / 'assess.db'}", None
+    scratch = ScratchPostgres.create(POSTGRES_URL)
+    return scratch.url, scratch
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database of the session's backend."""
+    url, scratch = make_database_url(backend, tmp_path_factory.mktemp(backend))
+    upgrade(url)
+    yield url
+    if scratch is not None:
+        scratch.drop()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "ASSESS_ENVIRONMENT": "production",
+        "SECRET_KEY": "tests-" + secrets.token_urlsafe(40),
+        "ASSESS_DATABASE_URL": database_url,
+        "ASSESS_ADMIN_EMAIL": ADMIN_EMAIL,
+        "ASSESS_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def ray_serve() -> Iterator[int]:
+    """One Ray cluster (2 CPUs, no dashboard) and one Serve HTTP proxy for the whole session."""
+    import ray
+    from ray import serve
+
+    port = free_port()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    yield port
+    serve.shutdown()
+    ray.shutdown()
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    settings: Settings
+    backend: str
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def login(self, email: str, password: str) -> str:
+        with self.client() as client:
+            response = client.post("/auth/token", data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+
+@pytest.fixture(scope="session")
+def server(ray_serve: int, backend: str, database_url: str) -> Iterator[Server]:
+    """The real Serve application for this backend, reached over HTTP on loopback."""
+    from ray import serve
+
+    from serve_app.deployment import build_application
+
+    settings = make_settings(database_url)
+    serve.run(build_application(settings), name=backend, route_prefix=f"/{backend}")
+    yield Server(f"http://127.0.0.1:{ray_serve}/{backend}", settings, backend)
+    serve.delete(backend)
+
+
+@pytest.fixture(scope="session")
+def admin_token(server: Server) -> str:
+    return server.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def admin(server: Server, admin_token: str) -> Iterator[httpx.Client]:
+    with server.client(admin_token) as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    email: str
+    password: str
+    role: str
+    token: str
+
+
+@pytest.fixture
+def make_user(server: Server, admin_token: str):  # type: ignore[no-untyped-def]
+    """Create a user through the API (as the admin) and log them in."""
+
+    def make(role: str = "candidate") -> Account:
+        email = f"{role}-{secrets.token_hex(4)}@example.com"
+        password = secrets.token_urlsafe(12)
+        with server.client(admin_token) as client:
+            response = client.post(
+                "/api/users", json={"email": email, "password": password, "full_name": f"A {role}", "role": role}
+            )
+        assert response.status_code == 201, response.text
+        return Account(response.json()["id"], email, password, role, server.login(email, password))
+
+    return make
+
