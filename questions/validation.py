@@ -15,7 +15,7 @@ _CATCH_ALL = re.compile(r"\b(all|none|both) of the (above|options|answers)\b", r
 
 def check_item(item: Item, known_skills: Iterable[str]) -> list[str]:
     problems = []
-    texts = [option.text.strip().casefold() for option in item.options]
+    texts = [option.text.strip() for option in item.options]  # case matters: options may be program output
     if len(set(texts)) != len(texts):
         problems.append(f"{item.id}: two options have the same text")
     if sum(option.id == item.key for option in item.options) != 1:

@@ -1,0 +1,68 @@
+"""The `assess` command line, run as a real process against both databases."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import make_database_url
+from serve_app.tokens import TokenService
+from config.settings import Settings
+
+ASSESS = str(Path(sys.executable).with_name("assess"))
+SECRET = "cli-tests-secret-key-that-is-long-enough-0123456789"
+
+
+@pytest.fixture
+def cli_env(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    url, scratch = make_database_url(backend, tmp_path)
+    env = {**os.environ, "ASSESS_DATABASE_URL": url, "SECRET_KEY": SECRET, "ASSESS_ENVIRONMENT": "development",
+           "COLUMNS": "250"}
+    yield env
+    if scratch is not None:
+        scratch.drop()
+
+
+def assess(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ASSESS, *args], env=env, capture_output=True, text=True, timeout=120, cwd=env.get("PWD"))
+
+
+def test_bank_check_passes_and_prints_the_table() -> None:
+    result = subprocess.run([ASSESS, "bank", "check", "--seeds", "30"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "The bank is sound." in result.stdout
+    assert "statistics" in result.stdout
+
+
+def test_upgrade_demo_and_token(cli_env: dict[str, str]) -> None:
+    upgraded = assess(cli_env, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert "Schema at revision 0001" in upgraded.stdout
+    assert "Item bank synced: 220 new" in upgraded.stdout or "new" in upgraded.stdout
+
+    first = assess(cli_env, "demo")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "alice@example.com" in first.stdout and "alice-demo-pass" in first.stdout
+    second = assess(cli_env, "demo")  # idempotent
+    assert second.returncode == 0, second.stderr
+    assert "Demo test 1" in second.stdout
+
+    minted = assess(cli_env, "token", "alice@example.com", "--minutes", "5")
+    assert minted.returncode == 0, minted.stderr
+    settings = Settings(SECRET_KEY=SECRET, ASSESS_DATABASE_URL=cli_env["ASSESS_DATABASE_URL"])  # type: ignore[call-arg]
+    claims = TokenService.from_settings(settings).verify(minted.stdout.strip())
+    assert claims.role.value == "candidate"
+
+    missing = assess(cli_env, "token", "nobody@example.com")
+    assert missing.returncode == 1
+    assert "No user with email" in missing.stdout
+
+
+def test_unsafe_production_settings_stop_the_cli(cli_env: dict[str, str]) -> None:
+    result = assess({**cli_env, "ASSESS_ENVIRONMENT": "production"}, "db", "upgrade")
+    assert result.returncode == 2
+    assert "Refusing to start" in result.stdout

@@ -1,0 +1,83 @@
+"""POST/GET /api/users."""
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from conftest import Server
+from persistence.database import Database
+from persistence.models import User
+
+
+def test_admin_creates_users_with_hashed_passwords(server: Server, admin) -> None:  # type: ignore[no-untyped-def]
+    response = admin.post(
+        "/api/users",
+        json={"email": "Dana.Dev@Example.com", "password": "a-good-password", "full_name": " Dana Dev ", "role": "recruiter"},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["email"] == "dana.dev@example.com"
+    assert body["full_name"] == "Dana Dev"
+    assert body["role"] == "recruiter"
+    assert "password" not in body and "password_hash" not in body
+
+    async def stored_hash() -> str:
+        database = Database(server.settings.database_url)
+        try:
+            async with database.transaction() as session:
+                return str(await session.scalar(select(User.password_hash).where(User.id == body["id"])))
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(stored_hash()).startswith("$argon2id$")
+    assert server.login("dana.dev@example.com", "a-good-password")
+
+
+def test_duplicate_email_is_a_conflict(admin) -> None:  # type: ignore[no-untyped-def]
+    body = {"email": "twice@example.com", "password": "password-1", "full_name": "Twice", "role": "candidate"}
+    assert admin.post("/api/users", json=body).status_code == 201
+    again = admin.post("/api/users", json={**body, "email": "TWICE@example.com"})
+    assert again.status_code == 409
+    assert "already exists" in again.json()["detail"]
+
+
+GOOD = {"email": "someone@example.com", "password": "password-1", "full_name": "Someone", "role": "candidate"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**GOOD, "email": "not-an-email"}, "email"),
+        ({**GOOD, "password": "short"}, "password"),
+        ({**GOOD, "password": "x" * 129}, "password"),
+        ({**GOOD, "full_name": "   "}, "full_name"),
+        ({**GOOD, "role": "superuser"}, "role"),
+        ({**GOOD, "is_admin": True}, "is_admin"),
+        ({key: value for key, value in GOOD.items() if key != "email"}, "email"),
+        ({**GOOD, "email": ["a@example.com"]}, "email"),
+        ({**GOOD, "full_name": "x" * 201}, "full_name"),
+    ],
+    ids=["bad-email", "short-password", "long-password", "blank-name", "unknown-role", "extra-field", "missing-email",
+         "wrong-type", "long-name"],
+)
+def test_invalid_user_bodies_name_the_field(admin, body: dict[str, object], field: str) -> None:  # type: ignore[no-untyped-def]
+    response = admin.post("/api/users", json=body)
+    assert response.status_code == 422
+    assert field in response.json()["message"]
+    assert "password-1" not in response.text  # inputs are never echoed back
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[]", b"null", b"\xff\xfe"])
+def test_malformed_json_is_a_clear_422(admin, raw: bytes) -> None:  # type: ignore[no-untyped-def]
+    response = admin.post("/api/users", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["message"]
+
+
+def test_staff_list_users_by_role(admin, make_user) -> None:  # type: ignore[no-untyped-def]
+    candidate = make_user("candidate")
+    listed = admin.get("/api/users", params={"role": "candidate"}).json()
+    assert candidate.id in [user["id"] for user in listed]
+    assert {user["role"] for user in listed} == {"candidate"}
+    assert admin.get("/api/users", params={"role": "nonsense"}).status_code == 422
