@@ -48,7 +48,11 @@ async def seed_demo(session: AsyncSession) -> tuple[Test, list[tuple[DemoAccount
     accounts = []
     for account in DEMO_ACCOUNTS:
         user = await users.find_user_by_email(session, account.email) or await users.create_user(
-            session, email=account.email, password=account.password, full_name=account.full_name, role=account.role
+            session,
+            email=account.email,
+            password=account.password,
+            full_name=account.full_name,
+            role=account.role,
         )
         accounts.append((account, user))
     recruiter = accounts[0][1]

@@ -81,7 +81,9 @@ def demo() -> None:
 
     console.print(asyncio.run(seed()))
     base = f"http://{settings.host}:{settings.port}"
-    console.print(f"Log in: curl -X POST {base}/auth/token -d 'username=alice@example.com&password=alice-demo-pass'")
+    console.print(
+        f"Log in: curl -X POST {base}/auth/token -d 'username=alice@example.com&password=alice-demo-pass'"
+    )
     console.print(f"API docs: {base}/docs")
 
 
@@ -128,10 +130,21 @@ def bank_check(seeds: Annotated[int, typer.Option(help="Variants to generate per
     for column in ("skill", "title", "bank items", "families", "difficulty 1-5"):
         table.add_column(column)
     for coverage in source.skills():
-        spread = [sum(1 for i in source.items if i.skill == coverage.name and i.difficulty == d) for d in range(1, 6)]
-        table.add_row(coverage.name, coverage.title, str(coverage.items), str(coverage.families), " ".join(map(str, spread)))
+        spread = [
+            sum(1 for i in source.items if i.skill == coverage.name and i.difficulty == d)
+            for d in range(1, 6)
+        ]
+        table.add_row(
+            coverage.name,
+            coverage.title,
+            str(coverage.items),
+            str(coverage.families),
+            " ".join(map(str, spread)),
+        )
     console.print(table)
-    console.print(f"{len(source.items)} bank items, {len(source.families)} families, {seeds} variants each checked.")
+    console.print(
+        f"{len(source.items)} bank items, {len(source.families)} families, {seeds} variants each checked."
+    )
     for problem in problems:
         console.print(f"[red]✗[/red] {problem}")
     if problems:
@@ -141,7 +154,9 @@ def bank_check(seeds: Annotated[int, typer.Option(help="Variants to generate per
 
 @app.command()
 def serve(
-    address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local one")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address; default: start a local one")
+    ] = None,
 ) -> None:
     """Start (or join) a Ray cluster and run the Serve application until interrupted."""
     import ray
@@ -154,7 +169,9 @@ def serve(
     start_or_join(address)
     ray_serve.start(http_options={"host": settings.host, "port": settings.port})
     ray_serve.run(build_application(settings), name="assess", route_prefix="/")
-    console.print(f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops.")
+    console.print(
+        f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops."
+    )
     try:
         while True:
             time.sleep(3600)

@@ -29,9 +29,7 @@ class Settings(BaseSettings):
     )
 
     secret_key: SecretStr = Field(SecretStr(DEVELOPMENT_SECRET_KEY), validation_alias=_env("SECRET_KEY"))
-    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field(
-        "HS256", validation_alias=_env("JWT_ALGORITHM")
-    )
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = Field("HS256", validation_alias=_env("JWT_ALGORITHM"))
     access_token_expire_minutes: int = Field(
         60, ge=1, le=7 * 24 * 60, validation_alias=_env("ACCESS_TOKEN_EXPIRE_MINUTES")
     )

@@ -16,8 +16,18 @@ from persistence.models import Attempt, CandidateApplication, Test, User
 
 # Fields that shape what candidates are asked: fixed once a test is published.
 CONTENT_FIELDS = frozenset(
-    {"title", "job_description", "skills", "max_questions", "min_questions", "se_target", "generator",
-     "duration_minutes", "passing_score", "starts_at"}
+    {
+        "title",
+        "job_description",
+        "skills",
+        "max_questions",
+        "min_questions",
+        "se_target",
+        "generator",
+        "duration_minutes",
+        "passing_score",
+        "starts_at",
+    }
 )
 # Fields a recruiter may still adjust on a published test (extend the window, allow a retake).
 PUBLISHED_FIELDS = frozenset({"ends_at", "max_attempts"})
@@ -106,7 +116,9 @@ async def add_candidates(
     for user_id in wanted:
         application = existing.get(user_id)
         if application is None:
-            session.add(CandidateApplication(test_id=test.id, user_id=user_id, extra_time_minutes=extra_time_minutes))
+            session.add(
+                CandidateApplication(test_id=test.id, user_id=user_id, extra_time_minutes=extra_time_minutes)
+            )
         else:
             application.extra_time_minutes = extra_time_minutes
     await session.flush()

@@ -18,9 +18,14 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def create_user(session: AsyncSession, *, email: str, password: str, full_name: str, role: Role) -> User:
+async def create_user(
+    session: AsyncSession, *, email: str, password: str, full_name: str, role: Role
+) -> User:
     user = User(
-        email=normalize_email(email), full_name=full_name.strip(), role=role, password_hash=hash_password(password)
+        email=normalize_email(email),
+        full_name=full_name.strip(),
+        role=role,
+        password_hash=hash_password(password),
     )
     session.add(user)
     try:
@@ -64,7 +69,9 @@ async def ensure_admin(session: AsyncSession, *, email: str, password: str) -> U
     existing = await find_user_by_email(session, email)
     if existing is not None:
         return existing
-    return await create_user(session, email=email, password=password, full_name="Administrator", role=Role.ADMIN)
+    return await create_user(
+        session, email=email, password=password, full_name="Administrator", role=Role.ADMIN
+    )
 
 
 async def count_users(session: AsyncSession) -> int:

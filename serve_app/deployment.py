@@ -24,7 +24,7 @@ class Ingress:
 
 
 def build_application(settings: Settings) -> Application:
-    return Ingress.bind(settings)
+    return Ingress.bind(settings)  # type: ignore[attr-defined]  # added by @serve.deployment
 
 
 def app_builder(args: dict[str, str]) -> Application:

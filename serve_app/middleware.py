@@ -44,26 +44,35 @@ class BodySizeLimit:
             await _reject_too_large(send, self.limit)
             return
         received = 0
-        response_started = False
+        too_large = False
+        replaced = False
+        started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    too_large = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
+        async def replacing_send(message: Message) -> None:
+            # The app may turn the interrupted read into its own error response: answer 413 instead.
+            nonlocal replaced, started
+            if too_large and not started:
+                if not replaced:
+                    replaced = True
+                    await _reject_too_large(send, self.limit)
+                return
+            started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, replacing_send)
         except BodyTooLarge:
-            if not response_started:
+            if not (replaced or started):
                 await _reject_too_large(send, self.limit)
 
 

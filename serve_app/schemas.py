@@ -100,9 +100,9 @@ class TestUpdate(RequestBody):
 
     status: TestStatus | None = None
     title: Name | None = None
-    job_description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)] | None = (
-        None
-    )
+    job_description: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)] | None
+    ) = None
     skills: Annotated[list[SkillSpec], Field(min_length=1, max_length=50)] | None = None
     max_questions: Annotated[int, Field(ge=1, le=200)] | None = None
     min_questions: Annotated[int, Field(ge=1, le=200)] | None = None

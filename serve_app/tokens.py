@@ -100,7 +100,7 @@ class TokenService:
         try:
             return TokenClaims(
                 user_id=int(claims["sub"]),
-                role=Role(claims.get("role")),
+                role=Role(str(claims["role"])),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             )
         except (KeyError, TypeError, ValueError):

@@ -23,4 +23,3 @@ def valid_test_body(**overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
-

@@ -56,7 +56,9 @@ class ScratchPostgres:
 
     def drop(self) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
+            )
 
 
 def make_database_url(backend: str, directory: Path) -> tuple[str, ScratchPostgres | None]:
@@ -166,10 +168,10 @@ def make_user(server: Server, admin_token: str):  # type: ignore[no-untyped-def]
         password = secrets.token_urlsafe(12)
         with server.client(admin_token) as client:
             response = client.post(
-                "/api/users", json={"email": email, "password": password, "full_name": f"A {role}", "role": role}
+                "/api/users",
+                json={"email": email, "password": password, "full_name": f"A {role}", "role": role},
             )
         assert response.status_code == 201, response.text
         return Account(response.json()["id"], email, password, role, server.login(email, password))
 
     return make
-

@@ -40,14 +40,19 @@ def attempt_summary(attempt: Attempt, user: User, test: Test, answered: int) -> 
         max_score=attempt.max_score,
         percentage=percentage,
         passed=percentage >= test.passing_score if finished else None,
-        ability=Ability(theta=attempt.ability_theta, se=attempt.ability_se) if attempt.ability_theta is not None else None,
+        ability=Ability(theta=attempt.ability_theta, se=attempt.ability_se)
+        if attempt.ability_theta is not None
+        else None,
     )
 
 
 @router.get("/tests/{test_id}/results", response_model=list[AttemptSummary])
 async def test_results(test_id: int, _: StaffUser, session: SessionDep) -> list[AttemptSummary]:
     test = await catalog.get_test(session, test_id)
-    return [attempt_summary(row.attempt, row.user, test, row.answered) for row in await results.attempts_of_test(session, test_id)]
+    return [
+        attempt_summary(row.attempt, row.user, test, row.answered)
+        for row in await results.attempts_of_test(session, test_id)
+    ]
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptReport)

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import make_database_url
-from serve_app.tokens import TokenService
+
 from config.settings import Settings
+from serve_app.tokens import TokenService
 
 ASSESS = str(Path(sys.executable).with_name("assess"))
 SECRET = "cli-tests-secret-key-that-is-long-enough-0123456789"
@@ -19,20 +19,32 @@ SECRET = "cli-tests-secret-key-that-is-long-enough-0123456789"
 @pytest.fixture
 def cli_env(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     url, scratch = make_database_url(backend, tmp_path)
-    env = {**os.environ, "ASSESS_DATABASE_URL": url, "SECRET_KEY": SECRET, "ASSESS_ENVIRONMENT": "development",
-           "COLUMNS": "250"}
+    env = {
+        **os.environ,
+        "ASSESS_DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "ASSESS_ENVIRONMENT": "development",
+        "COLUMNS": "250",
+    }
     yield env
     if scratch is not None:
         scratch.drop()
 
 
 def assess(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ASSESS, *args], env=env, capture_output=True, text=True, timeout=120, cwd=env.get("PWD"))
+    return subprocess.run(
+        [ASSESS, *args], env=env, capture_output=True, text=True, timeout=120, cwd=env.get("PWD")
+    )
 
 
 def test_bank_check_passes_and_prints_the_table() -> None:
-    result = subprocess.run([ASSESS, "bank", "check", "--seeds", "30"], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "COLUMNS": "200"})
+    result = subprocess.run(
+        [ASSESS, "bank", "check", "--seeds", "30"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "The bank is sound." in result.stdout
     assert "statistics" in result.stdout

@@ -8,8 +8,16 @@ STRONG_SECRET = "a-production-secret-that-is-long-enough-0123456789"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    for name in ("SECRET_KEY", "JWT_ALGORITHM", "ACCESS_TOKEN_EXPIRE_MINUTES", "ASSESS_ENVIRONMENT",
-                 "ASSESS_DATABASE_URL", "ASSESS_ADMIN_PASSWORD", "ASSESS_ALLOWED_ORIGINS", "ASSESS_GENERATOR"):
+    for name in (
+        "SECRET_KEY",
+        "JWT_ALGORITHM",
+        "ACCESS_TOKEN_EXPIRE_MINUTES",
+        "ASSESS_ENVIRONMENT",
+        "ASSESS_DATABASE_URL",
+        "ASSESS_ADMIN_PASSWORD",
+        "ASSESS_ALLOWED_ORIGINS",
+        "ASSESS_GENERATOR",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env file
 
@@ -46,14 +54,25 @@ def test_environment_names_of_the_design(monkeypatch: pytest.MonkeyPatch) -> Non
         ({}, "development default"),
         ({"SECRET_KEY": "short"}, "at least 32 bytes"),
         ({"SECRET_KEY": STRONG_SECRET}, "ASSESS_ADMIN_PASSWORD"),
-        ({"SECRET_KEY": STRONG_SECRET, "ASSESS_ADMIN_PASSWORD": DEVELOPMENT_ADMIN_PASSWORD}, "ASSESS_ADMIN_PASSWORD"),
+        (
+            {"SECRET_KEY": STRONG_SECRET, "ASSESS_ADMIN_PASSWORD": DEVELOPMENT_ADMIN_PASSWORD},
+            "ASSESS_ADMIN_PASSWORD",
+        ),
         ({"SECRET_KEY": STRONG_SECRET, "ASSESS_ADMIN_PASSWORD": "short"}, "ASSESS_ADMIN_PASSWORD"),
         (
-            {"SECRET_KEY": STRONG_SECRET, "ASSESS_ADMIN_PASSWORD": "a-long-admin-password", "ASSESS_ALLOWED_ORIGINS": "*"},
+            {
+                "SECRET_KEY": STRONG_SECRET,
+                "ASSESS_ADMIN_PASSWORD": "a-long-admin-password",
+                "ASSESS_ALLOWED_ORIGINS": "*",
+            },
             "'*'",
         ),
         (
-            {"SECRET_KEY": STRONG_SECRET, "ASSESS_ADMIN_PASSWORD": "a-long-admin-password", "ASSESS_GENERATOR": "llm"},
+            {
+                "SECRET_KEY": STRONG_SECRET,
+                "ASSESS_ADMIN_PASSWORD": "a-long-admin-password",
+                "ASSESS_GENERATOR": "llm",
+            },
             "ASSESS_LLM_BASE_URL",
         ),
     ],

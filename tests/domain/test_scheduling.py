@@ -23,8 +23,13 @@ def test_deadline_adds_duration_and_extra_time() -> None:
 
 def allowed(**overrides: object) -> dict[str, object]:
     values: dict[str, object] = {
-        "status": TestStatus.PUBLISHED, "starts_at": NOW - HOUR, "ends_at": NOW + HOUR,
-        "is_eligible": True, "attempts_used": 0, "max_attempts": 1, "now": NOW,
+        "status": TestStatus.PUBLISHED,
+        "starts_at": NOW - HOUR,
+        "ends_at": NOW + HOUR,
+        "is_eligible": True,
+        "attempts_used": 0,
+        "max_attempts": 1,
+        "now": NOW,
     }
     values.update(overrides)
     return values

@@ -29,7 +29,7 @@ def test_invalid_graphs_are_refused(skills: list[SkillNode], message: str) -> No
 
 def test_blueprint_follows_weights_by_largest_remainder() -> None:
     skills = [SkillNode("python", 3), SkillNode("sql", 2), SkillNode("http", 2), SkillNode("git", 1)]
-    # shares of 20: 7.5, 5, 5, 2.5 -> floors 7, 5, 5, 2 and one leftover to the larger remainder (python first)
+    # shares of 20: 7.5, 5, 5, 2.5 -> floors 7, 5, 5, 2; the leftover goes to the larger remainder
     assert blueprint(skills, 20) == {"python": 8, "sql": 5, "http": 5, "git": 2}
 
 

@@ -5,10 +5,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import make_database_url
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from conftest import make_database_url
 from domain.enums import AttemptStatus, Role
 from persistence.database import Database
 from persistence.migrate import current_revision, downgrade, upgrade
@@ -69,16 +69,31 @@ async def _seed_attempt(session, number: int = 1) -> Attempt:  # type: ignore[no
     session.add(user)
     await session.flush()
     now = datetime.now(UTC)
-    test = Test(title="T", job_description="J", skills=[{"name": "python", "weight": 1, "prerequisites": []}],
-                max_questions=5, min_questions=1, duration_minutes=10, max_attempts=2, generator="bank",
-                passing_score=50)
+    test = Test(
+        title="T",
+        job_description="J",
+        skills=[{"name": "python", "weight": 1, "prerequisites": []}],
+        max_questions=5,
+        min_questions=1,
+        duration_minutes=10,
+        max_attempts=2,
+        generator="bank",
+        passing_score=50,
+    )
     session.add(test)
     await session.flush()
     application = CandidateApplication(test_id=test.id, user_id=user.id)
     session.add(application)
     await session.flush()
-    attempt = Attempt(application_id=application.id, test_id=test.id, user_id=user.id, number=1,
-                      started_at=now, deadline=now + timedelta(minutes=10), max_questions=5)
+    attempt = Attempt(
+        application_id=application.id,
+        test_id=test.id,
+        user_id=user.id,
+        number=1,
+        started_at=now,
+        deadline=now + timedelta(minutes=10),
+        max_questions=5,
+    )
     session.add(attempt)
     await session.flush()
     return attempt
@@ -86,9 +101,20 @@ async def _seed_attempt(session, number: int = 1) -> Attempt:  # type: ignore[no
 
 def _response(attempt: Attempt, question_id: str) -> Response:
     now = datetime.now(UTC)
-    return Response(attempt_id=attempt.id, question_id=question_id, item_id="python-001", index=0, skill="python",
-                    item_snapshot={"stem": "s", "options": []}, correct_option="a", selected_option="b",
-                    is_correct=False, presented_at=now, answered_at=now, time_taken_s=1.0)
+    return Response(
+        attempt_id=attempt.id,
+        question_id=question_id,
+        item_id="python-001",
+        index=0,
+        skill="python",
+        item_snapshot={"stem": "s", "options": []},
+        correct_option="a",
+        selected_option="b",
+        is_correct=False,
+        presented_at=now,
+        answered_at=now,
+        time_taken_s=1.0,
+    )
 
 
 def test_one_response_per_attempt_and_question(database_url: str) -> None:
@@ -113,8 +139,15 @@ def test_at_most_one_attempt_in_progress_per_application(database_url: str) -> N
         try:
             async with database.transaction() as session:
                 attempt = await _seed_attempt(session, 102)
-            second = dict(application_id=attempt.application_id, test_id=attempt.test_id, user_id=attempt.user_id,
-                          number=2, started_at=attempt.started_at, deadline=attempt.deadline, max_questions=5)
+            second = dict(
+                application_id=attempt.application_id,
+                test_id=attempt.test_id,
+                user_id=attempt.user_id,
+                number=2,
+                started_at=attempt.started_at,
+                deadline=attempt.deadline,
+                max_questions=5,
+            )
             with pytest.raises(IntegrityError):
                 async with database.transaction() as session:
                     session.add(Attempt(**second))

@@ -30,10 +30,22 @@ def test_every_family_is_sound_over_many_seeds() -> None:
     assert check_families(FAMILIES, SKILLS, range(100)) == []
 
 
-def _item(item_id: str, skill: str = "python", texts: tuple[str, ...] = ("1", "2", "3", "4"), key: str = "a",
-          stem: str | None = None) -> Item:
-    return Item(id=item_id, skill=skill, difficulty=2, stem=stem or f"What is asked in {item_id}?",
-                options=lettered_options(list(texts)), key=key, explanation="Because it is so.")
+def _item(
+    item_id: str,
+    skill: str = "python",
+    texts: tuple[str, ...] = ("1", "2", "3", "4"),
+    key: str = "a",
+    stem: str | None = None,
+) -> Item:
+    return Item(
+        id=item_id,
+        skill=skill,
+        difficulty=2,
+        stem=stem or f"What is asked in {item_id}?",
+        options=lettered_options(list(texts)),
+        key=key,
+        explanation="Because it is so.",
+    )
 
 
 def test_the_validator_finds_each_kind_of_defect() -> None:
@@ -56,8 +68,11 @@ def test_the_validator_finds_each_kind_of_defect() -> None:
 
 @pytest.mark.parametrize(
     ("changes", "message"),
-    [({"key": "e"}, "key"), ({"options": lettered_options(["1", "2", "3", "4"])[:3]}, "option"),
-     ({"difficulty": 6}, "difficulty")],
+    [
+        ({"key": "e"}, "key"),
+        ({"options": lettered_options(["1", "2", "3", "4"])[:3]}, "option"),
+        ({"difficulty": 6}, "difficulty"),
+    ],
 )
 def test_the_item_model_refuses_malformed_items(changes: dict[str, object], message: str) -> None:
     values = _item("python-001").model_dump()

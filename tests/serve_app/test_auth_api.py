@@ -3,9 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from jose import jwt
-
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Server
+from jose import jwt
 
 
 def test_login_returns_a_bearer_token_that_works(server: Server) -> None:
@@ -42,7 +41,9 @@ def test_bad_logins_are_refused_with_a_reason(server: Server, form: dict[str, st
     assert response.status_code == status
     assert response.json()["detail"]
     if status == 401:
-        assert response.json()["detail"] == "incorrect email or password"  # the same for both: no user probing
+        assert (
+            response.json()["detail"] == "incorrect email or password"
+        )  # the same for both: no user probing
         assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -54,7 +55,9 @@ def test_login_needs_a_form_not_json(server: Server) -> None:
 
 def test_oversized_login_body_is_refused(server: Server) -> None:
     with server.client() as client:
-        response = client.post("/auth/token", data={"username": ADMIN_EMAIL, "password": "x" * (2 * 1024 * 1024)})
+        response = client.post(
+            "/auth/token", data={"username": ADMIN_EMAIL, "password": "x" * (2 * 1024 * 1024)}
+        )
     assert response.status_code == 413
     assert "exceeds" in response.json()["detail"]
 
@@ -62,8 +65,12 @@ def test_oversized_login_body_is_refused(server: Server) -> None:
 def _claims(server: Server, **overrides: object) -> dict[str, object]:
     now = datetime.now(UTC)
     claims: dict[str, object] = {
-        "sub": "1", "role": "admin", "iss": server.settings.jwt_issuer, "aud": server.settings.jwt_audience,
-        "iat": int(now.timestamp()), "exp": int((now + timedelta(minutes=5)).timestamp()),
+        "sub": "1",
+        "role": "admin",
+        "iss": server.settings.jwt_issuer,
+        "aud": server.settings.jwt_audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=5)).timestamp()),
     }
     claims.update(overrides)
     return {name: value for name, value in claims.items() if value is not None}

@@ -33,8 +33,11 @@ def test_metrics_are_prometheus_text_counting_requests_by_route(server, admin) -
     assert response.headers["content-type"].startswith("text/plain")
     families = {family.name: family for family in text_string_to_metric_families(response.text)}
     requests = families["assess_http_requests"]
-    not_found = [s for s in requests.samples
-                 if s.labels.get("route") == "/api/tests/{test_id}" and s.labels.get("status") == "404"]
+    not_found = [
+        s
+        for s in requests.samples
+        if s.labels.get("route") == "/api/tests/{test_id}" and s.labels.get("status") == "404"
+    ]
     assert not_found and not_found[0].value >= 1
     assert "assess_http_request_duration_seconds" in families
 

@@ -3,9 +3,9 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from builders import valid_test_body
 from sqlalchemy import select
 
-from builders import valid_test_body
 from domain.enums import AttemptStatus, FinishReason
 from persistence.database import Database
 from persistence.models import Attempt, CandidateApplication, Response
@@ -14,8 +14,13 @@ STARTED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 OPTIONS = [{"id": letter, "text": f"option {letter}"} for letter in "abcd"]
 
 
-def seed_attempt(database_url: str, test_id: int, user_id: int, answers: list[tuple[str, str, str, str]],
-                 finished: bool = True) -> int:
+def seed_attempt(
+    database_url: str,
+    test_id: int,
+    user_id: int,
+    answers: list[tuple[str, str, str, str]],
+    finished: bool = True,
+) -> int:
     """Write one attempt with responses (item_id, skill, key, selected) as the live path would."""
 
     async def write() -> int:
@@ -30,26 +35,44 @@ def seed_attempt(database_url: str, test_id: int, user_id: int, answers: list[tu
                 assert application is not None
                 score = sum(key == selected for _, _, key, selected in answers)
                 attempt = Attempt(
-                    application_id=application.id, test_id=test_id, user_id=user_id, number=1,
+                    application_id=application.id,
+                    test_id=test_id,
+                    user_id=user_id,
+                    number=1,
                     status=AttemptStatus.COMPLETED if finished else AttemptStatus.IN_PROGRESS,
-                    started_at=STARTED, deadline=STARTED + timedelta(minutes=30),
+                    started_at=STARTED,
+                    deadline=STARTED + timedelta(minutes=30),
                     finished_at=STARTED + timedelta(minutes=10) if finished else None,
                     finish_reason=FinishReason.COMPLETED if finished else None,
-                    max_questions=len(answers), score=score if finished else 0,
+                    max_questions=len(answers),
+                    score=score if finished else 0,
                     max_score=len(answers) if finished else 0,
-                    ability_theta=0.25 if finished else None, ability_se=0.4 if finished else None,
+                    ability_theta=0.25 if finished else None,
+                    ability_se=0.4 if finished else None,
                 )
                 session.add(attempt)
                 await session.flush()
                 for index, (item_id, skill, key, selected) in enumerate(answers):
-                    session.add(Response(
-                        attempt_id=attempt.id, question_id=f"q{index}-{item_id}", item_id=item_id, index=index,
-                        skill=skill, item_snapshot={"stem": f"Stem of {item_id}", "options": OPTIONS,
-                                                    "explanation": f"Because {key}."},
-                        correct_option=key, selected_option=selected, is_correct=key == selected,
-                        presented_at=STARTED + timedelta(minutes=index),
-                        answered_at=STARTED + timedelta(minutes=index, seconds=30), time_taken_s=30.0,
-                    ))
+                    session.add(
+                        Response(
+                            attempt_id=attempt.id,
+                            question_id=f"q{index}-{item_id}",
+                            item_id=item_id,
+                            index=index,
+                            skill=skill,
+                            item_snapshot={
+                                "stem": f"Stem of {item_id}",
+                                "options": OPTIONS,
+                                "explanation": f"Because {key}.",
+                            },
+                            correct_option=key,
+                            selected_option=selected,
+                            is_correct=key == selected,
+                            presented_at=STARTED + timedelta(minutes=index),
+                            answered_at=STARTED + timedelta(minutes=index, seconds=30),
+                            time_taken_s=30.0,
+                        )
+                    )
                 return attempt.id
         finally:
             await database.dispose()
@@ -76,28 +99,52 @@ def test_empty_lists_before_any_attempt(admin) -> None:  # type: ignore[no-untyp
 def test_results_report_and_item_analysis_match_hand_computed_values(server, admin, make_user) -> None:  # type: ignore[no-untyped-def]
     alice, bob, carol = make_user(), make_user(), make_user()
     test_id = prepared_test(admin, alice, bob, carol)
-    alice_attempt = seed_attempt(server.settings.database_url, test_id, alice.id, [
-        ("python-001", "python", "a", "a"), ("python-002", "python", "b", "c"), ("sql-001", "sql", "d", "d"),
-    ])
-    seed_attempt(server.settings.database_url, test_id, bob.id, [
-        ("python-001", "python", "a", "b"), ("sql-001", "sql", "d", "d"),
-    ])
-    seed_attempt(server.settings.database_url, test_id, carol.id, [("python-001", "python", "a", "a")], finished=False)
+    alice_attempt = seed_attempt(
+        server.settings.database_url,
+        test_id,
+        alice.id,
+        [
+            ("python-001", "python", "a", "a"),
+            ("python-002", "python", "b", "c"),
+            ("sql-001", "sql", "d", "d"),
+        ],
+    )
+    seed_attempt(
+        server.settings.database_url,
+        test_id,
+        bob.id,
+        [
+            ("python-001", "python", "a", "b"),
+            ("sql-001", "sql", "d", "d"),
+        ],
+    )
+    seed_attempt(
+        server.settings.database_url, test_id, carol.id, [("python-001", "python", "a", "a")], finished=False
+    )
 
     results = admin.get(f"/api/tests/{test_id}/results").json()
     by_user = {row["user_id"]: row for row in results}
-    assert (by_user[alice.id]["score"], by_user[alice.id]["max_score"], by_user[alice.id]["answered"]) == (2, 3, 3)
+    assert (by_user[alice.id]["score"], by_user[alice.id]["max_score"], by_user[alice.id]["answered"]) == (
+        2,
+        3,
+        3,
+    )
     assert by_user[alice.id]["percentage"] == 66.67
     assert by_user[alice.id]["passed"] is True  # passing score 65
     assert by_user[alice.id]["ability"] == {"theta": 0.25, "se": 0.4}
     assert (by_user[bob.id]["percentage"], by_user[bob.id]["passed"]) == (50.0, False)
     assert (by_user[carol.id]["status"], by_user[carol.id]["passed"], by_user[carol.id]["answered"]) == (
-        "in_progress", None, 1)
+        "in_progress",
+        None,
+        1,
+    )
 
     report = admin.get(f"/api/attempts/{alice_attempt}").json()
     assert report["test_title"] == "Backend screening"
-    assert [(r["item_id"], r["selected_option"], r["correct_option"], r["is_correct"]) for r in report["responses"]] == [
-        ("python-001", "a", "a", True), ("python-002", "c", "b", False), ("sql-001", "d", "d", True)]
+    assert [
+        (r["item_id"], r["selected_option"], r["correct_option"], r["is_correct"])
+        for r in report["responses"]
+    ] == [("python-001", "a", "a", True), ("python-002", "c", "b", False), ("sql-001", "d", "d", True)]
     assert report["responses"][1]["stem"] == "Stem of python-002"
     assert report["responses"][1]["explanation"] == "Because b."
 

@@ -1,10 +1,9 @@
 """Role checks on every REST route: each role gets the route or a 403, never anything in between."""
 
 import pytest
-
 from conftest import Server
 
-# (method, path, roles allowed); paths use test 1 / attempt 1, which may not exist: a 404 still means "allowed".
+# (method, path, roles allowed); test 1 / attempt 1 may not exist: a 404 still means "allowed".
 ROUTES = [
     ("POST", "/api/users", {"admin"}),
     ("GET", "/api/users", {"admin", "recruiter"}),
@@ -25,9 +24,14 @@ ROUTES = [
 
 
 @pytest.mark.parametrize(("method", "path", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
-def test_each_role_is_let_in_or_refused(server: Server, make_user, admin_token: str, method: str, path: str,
-                                        allowed: set[str]) -> None:  # type: ignore[no-untyped-def]
-    tokens = {"admin": admin_token, "recruiter": make_user("recruiter").token, "candidate": make_user("candidate").token}
+def test_each_role_is_let_in_or_refused(
+    server: Server, make_user, admin_token: str, method: str, path: str, allowed: set[str]
+) -> None:  # type: ignore[no-untyped-def]
+    tokens = {
+        "admin": admin_token,
+        "recruiter": make_user("recruiter").token,
+        "candidate": make_user("candidate").token,
+    }
     for role, token in tokens.items():
         with server.client(token) as client:
             response = client.request(method, path, json={} if method in {"POST", "PATCH"} else None)

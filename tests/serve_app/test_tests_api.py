@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from builders import valid_test_body
 
 
@@ -21,7 +20,9 @@ def test_recruiter_creates_a_draft_test_with_a_blueprint(server, make_user) -> N
         assert test["blueprint"] == {"python": 6, "sql": 3, "algorithms": 3}
         assert test["skills"][2] == {"name": "algorithms", "weight": 1.0, "prerequisites": ["python"]}
         assert client.get(f"/api/tests/{test['id']}").json() == test
-        assert test["id"] in [listed["id"] for listed in client.get("/api/tests", params={"status": "draft"}).json()]
+        assert test["id"] in [
+            listed["id"] for listed in client.get("/api/tests", params={"status": "draft"}).json()
+        ]
 
 
 def test_unknown_test_is_404(admin) -> None:  # type: ignore[no-untyped-def]
@@ -38,14 +39,22 @@ SOON = datetime(2030, 1, 1, tzinfo=UTC)
     ("overrides", "reason"),
     [
         ({"min_questions": 13}, "min_questions may not exceed max_questions"),
-        ({"starts_at": SOON.isoformat(), "ends_at": (SOON - timedelta(hours=1)).isoformat()}, "ends_at must be later"),
+        (
+            {"starts_at": SOON.isoformat(), "ends_at": (SOON - timedelta(hours=1)).isoformat()},
+            "ends_at must be later",
+        ),
         ({"starts_at": "2030-01-01T10:00:00"}, "timezone"),
         ({"skills": []}, "at least 1"),
         ({"skills": [{"name": "python"}, {"name": "python"}]}, "duplicate skills: python"),
         ({"skills": [{"name": "python", "weight": 0}]}, "greater than 0"),
         ({"skills": [{"name": "python", "prerequisites": ["sql"]}]}, "not skills of this test: sql"),
         (
-            {"skills": [{"name": "python", "prerequisites": ["sql"]}, {"name": "sql", "prerequisites": ["python"]}]},
+            {
+                "skills": [
+                    {"name": "python", "prerequisites": ["sql"]},
+                    {"name": "sql", "prerequisites": ["python"]},
+                ]
+            },
             "cycle",
         ),
         ({"skills": [{"name": "cooking"}]}, "no items for cooking"),
@@ -57,9 +66,24 @@ SOON = datetime(2030, 1, 1, tzinfo=UTC)
         ({"se_target": "tight"}, "se_target"),
         ({"surprise": 1}, "surprise"),
     ],
-    ids=["min>max", "window-backwards", "naive-time", "no-skills", "duplicate-skill", "zero-weight",
-         "unknown-prerequisite", "cycle", "skill-not-in-bank", "huge-number", "zero-duration", "score>100",
-         "unknown-generator", "empty-title", "wrong-type", "extra-field"],
+    ids=[
+        "min>max",
+        "window-backwards",
+        "naive-time",
+        "no-skills",
+        "duplicate-skill",
+        "zero-weight",
+        "unknown-prerequisite",
+        "cycle",
+        "skill-not-in-bank",
+        "huge-number",
+        "zero-duration",
+        "score>100",
+        "unknown-generator",
+        "empty-title",
+        "wrong-type",
+        "extra-field",
+    ],
 )
 def test_invalid_test_bodies_get_a_reason(admin, overrides: dict[str, object], reason: str) -> None:  # type: ignore[no-untyped-def]
     response = admin.post("/api/tests", json=valid_test_body(**overrides))
@@ -95,8 +119,13 @@ def test_publish_then_only_window_and_attempts_change_then_close(admin) -> None:
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [({}, 422), ({"status": "archived"}, 422), ({"min_questions": 50}, 422), ({"skills": [{"name": "cooking"}]}, 422),
-     ({"id": 5}, 422)],
+    [
+        ({}, 422),
+        ({"status": "archived"}, 422),
+        ({"min_questions": 50}, 422),
+        ({"skills": [{"name": "cooking"}]}, 422),
+        ({"id": 5}, 422),
+    ],
     ids=["empty", "unknown-status", "min>max", "skill-not-in-bank", "read-only-field"],
 )
 def test_invalid_patches_are_refused(admin, body: dict[str, object], status: int) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +149,8 @@ def test_candidates_become_eligible_and_see_their_tests(server, admin, make_user
     added = admin.post(path, json={"user_ids": [alice.id, bob.id, alice.id], "extra_time_minutes": 10})
     assert added.status_code == 200, added.text
     assert [(a["user_id"], a["extra_time_minutes"], a["status"]) for a in added.json()] == [
-        (alice.id, 10, "invited"), (bob.id, 10, "invited")
+        (alice.id, 10, "invited"),
+        (bob.id, 10, "invited"),
     ]
     again = admin.post(path, json={"user_ids": [bob.id], "extra_time_minutes": 0}).json()
     assert [(a["user_id"], a["extra_time_minutes"]) for a in again] == [(bob.id, 0)]
@@ -132,7 +162,11 @@ def test_candidates_become_eligible_and_see_their_tests(server, admin, make_user
         [mine] = client.get("/api/me/tests").json()
     assert mine["test_id"] == test["id"]
     assert (mine["window"], mine["attempts_used"], mine["attempts_left"]) == ("open", 0, 2)
-    assert (mine["extra_time_minutes"], mine["active_attempt_id"], mine["application_status"]) == (10, None, "invited")
+    assert (mine["extra_time_minutes"], mine["active_attempt_id"], mine["application_status"]) == (
+        10,
+        None,
+        "invited",
+    )
 
 
 @pytest.mark.parametrize(

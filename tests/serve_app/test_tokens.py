@@ -57,16 +57,26 @@ def forge_unsigned(payload: dict[str, object]) -> str:
     ("token_factory", "reason"),
     [
         (lambda: forge_unsigned(claims()), "algorithm"),
-        (lambda: jwt.encode(claims(), "another-secret-that-is-also-32-bytes-long", algorithm="HS256"), "signature"),
+        (
+            lambda: jwt.encode(claims(), "another-secret-that-is-also-32-bytes-long", algorithm="HS256"),
+            "signature",
+        ),
         (lambda: jwt.encode(claims(), SECRET, algorithm="HS512"), "algorithm"),
-        (lambda: jwt.encode(claims(exp=int(datetime.now(UTC).timestamp()) - 10), SECRET, algorithm="HS256"), "expired"),
+        (
+            lambda: jwt.encode(
+                claims(exp=int(datetime.now(UTC).timestamp()) - 10), SECRET, algorithm="HS256"
+            ),
+            "expired",
+        ),
         (lambda: jwt.encode(claims(aud="someone-else"), SECRET, algorithm="HS256"), "audience"),
         (lambda: jwt.encode(claims(iss="someone-else"), SECRET, algorithm="HS256"), "issuer"),
         (lambda: jwt.encode(claims(sub=None), SECRET, algorithm="HS256"), "invalid"),
         (lambda: jwt.encode(claims(exp=None), SECRET, algorithm="HS256"), "invalid"),
         (lambda: jwt.encode(claims(aud=None), SECRET, algorithm="HS256"), "invalid"),
         (
-            lambda: jwt.encode(claims(nbf=int((datetime.now(UTC) + timedelta(hours=1)).timestamp())), SECRET, "HS256"),
+            lambda: jwt.encode(
+                claims(nbf=int((datetime.now(UTC) + timedelta(hours=1)).timestamp())), SECRET, "HS256"
+            ),
             "not yet valid",
         ),
         (lambda: jwt.encode(claims(sub="not-a-number"), SECRET, algorithm="HS256"), "malformed"),
@@ -76,8 +86,21 @@ def forge_unsigned(payload: dict[str, object]) -> str:
         (lambda: "x" * (MAX_TOKEN_LENGTH + 1), "missing or malformed"),
     ],
     ids=[
-        "alg-none", "wrong-key", "other-algorithm", "expired", "wrong-audience", "wrong-issuer", "no-sub", "no-exp",
-        "no-aud", "not-yet-valid", "non-numeric-sub", "unknown-role", "garbage", "empty", "oversized",
+        "alg-none",
+        "wrong-key",
+        "other-algorithm",
+        "expired",
+        "wrong-audience",
+        "wrong-issuer",
+        "no-sub",
+        "no-exp",
+        "no-aud",
+        "not-yet-valid",
+        "non-numeric-sub",
+        "unknown-role",
+        "garbage",
+        "empty",
+        "oversized",
     ],
 )
 def test_bad_tokens_are_refused_with_a_reason(tokens: TokenService, token_factory, reason: str) -> None:  # type: ignore[no-untyped-def]

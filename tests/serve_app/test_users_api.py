@@ -3,9 +3,9 @@
 import asyncio
 
 import pytest
+from conftest import Server
 from sqlalchemy import select
 
-from conftest import Server
 from persistence.database import Database
 from persistence.models import User
 
@@ -13,7 +13,12 @@ from persistence.models import User
 def test_admin_creates_users_with_hashed_passwords(server: Server, admin) -> None:  # type: ignore[no-untyped-def]
     response = admin.post(
         "/api/users",
-        json={"email": "Dana.Dev@Example.com", "password": "a-good-password", "full_name": " Dana Dev ", "role": "recruiter"},
+        json={
+            "email": "Dana.Dev@Example.com",
+            "password": "a-good-password",
+            "full_name": " Dana Dev ",
+            "role": "recruiter",
+        },
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -58,8 +63,17 @@ GOOD = {"email": "someone@example.com", "password": "password-1", "full_name": "
         ({**GOOD, "email": ["a@example.com"]}, "email"),
         ({**GOOD, "full_name": "x" * 201}, "full_name"),
     ],
-    ids=["bad-email", "short-password", "long-password", "blank-name", "unknown-role", "extra-field", "missing-email",
-         "wrong-type", "long-name"],
+    ids=[
+        "bad-email",
+        "short-password",
+        "long-password",
+        "blank-name",
+        "unknown-role",
+        "extra-field",
+        "missing-email",
+        "wrong-type",
+        "long-name",
+    ],
 )
 def test_invalid_user_bodies_name_the_field(admin, body: dict[str, object], field: str) -> None:  # type: ignore[no-untyped-def]
     response = admin.post("/api/users", json=body)
@@ -81,3 +95,22 @@ def test_staff_list_users_by_role(admin, make_user) -> None:  # type: ignore[no-
     assert candidate.id in [user["id"] for user in listed]
     assert {user["role"] for user in listed} == {"candidate"}
     assert admin.get("/api/users", params={"role": "nonsense"}).status_code == 422
+
+
+def test_oversized_bodies_are_refused_even_when_streamed(admin) -> None:  # type: ignore[no-untyped-def]
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"email": "big@example.com", "full_name": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'", "password": "password-1", "role": "candidate"}'
+
+    streamed = admin.post("/api/users", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413, streamed.text
+    declared = admin.post(
+        "/api/users",
+        content=b"{" + b" " * (1024 * 1024 + 1) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert declared.status_code == 413
+    assert admin.get("/api/users", params={"role": "candidate"}).status_code == 200
+    assert "big@example.com" not in admin.get("/api/users").text
