@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from questions.families._common import fence, pick_distractors
@@ -46,7 +46,7 @@ def sql_literal(value: object) -> str:
     return str(value)
 
 
-def insert_statement(table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
+def insert_statement(table: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> str:
     values = ",\n".join("    (" + ", ".join(sql_literal(v) for v in row) + ")" for row in rows)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES\n{values};"
 
@@ -86,19 +86,24 @@ EMPLOYEE_DDL = (
 )
 
 
-def _employees(rng: random.Random) -> tuple[str, list[tuple[object, ...]], list[str]]:
+EmployeeRow = tuple[int, str, str | None, int, int | None]  # id, name, dept, salary, bonus
+
+
+def _employees(rng: random.Random) -> tuple[str, list[EmployeeRow], list[str]]:
     n = rng.randint(6, 9)
     depts = rng.sample(DEPTS, 3)
     names = rng.sample(NAMES, n)
-    rows: list[tuple[object, ...]] = []
+    rows: list[EmployeeRow] = []
     for i in range(n):
         dept = None if rng.random() < 0.15 else rng.choice(depts)
         bonus = None if rng.random() < 0.3 else rng.choice([0, 100, 200, 300, 500])
         rows.append((i + 1, names[i], dept, rng.randrange(3000, 9001, 100), bonus))
     # Make sure the NULL-handling traps can actually bite.
     null_dept, null_bonus = rng.sample(range(n), 2)
-    rows[null_dept] = (*rows[null_dept][:2], None, *rows[null_dept][3:])
-    rows[null_bonus] = (*rows[null_bonus][:4], None)
+    id_, name, _, salary, bonus = rows[null_dept]
+    rows[null_dept] = (id_, name, None, salary, bonus)
+    id_, name, dept, salary, _ = rows[null_bonus]
+    rows[null_bonus] = (id_, name, dept, salary, None)
     setup = EMPLOYEE_DDL + "\n" + insert_statement("employees", EMPLOYEE_COLUMNS, rows)
     return setup, rows, depts
 
@@ -310,23 +315,29 @@ ORDER_DDL = (
 )
 
 
-def _shop(rng: random.Random) -> tuple[str, list[tuple[object, ...]], list[tuple[object, ...]]]:
+CustomerRow = tuple[int, str, str | None]  # id, name, city
+OrderRow = tuple[int, int, int, str]  # id, customer_id, amount, status
+
+
+def _shop(rng: random.Random) -> tuple[str, list[CustomerRow], list[OrderRow]]:
     n_customers = rng.randint(5, 7)
     cities = rng.sample(CITIES, 3)
     names = rng.sample(NAMES, n_customers)
-    customers: list[tuple[object, ...]] = [
+    customers: list[CustomerRow] = [
         (i + 1, names[i], None if rng.random() < 0.15 else rng.choice(cities)) for i in range(n_customers)
     ]
     ids = [c[0] for c in customers]
     # Some customers order several times, some never.
     buyers = rng.sample(ids, rng.randint(2, n_customers - 1))
     n_orders = rng.randint(len(buyers) + 1, len(buyers) + 4)
-    orders: list[tuple[object, ...]] = []
+    orders: list[OrderRow] = []
     for i in range(n_orders):
         customer = buyers[i] if i < len(buyers) else rng.choice(buyers)
         orders.append((100 + i + 1, customer, rng.randrange(10, 205, 5), rng.choice(STATUSES)))
     rng.shuffle(orders)
-    orders = [(100 + i + 1, *row[1:]) for i, row in enumerate(orders)]
+    orders = [
+        (100 + i + 1, customer, amount, status) for i, (_, customer, amount, status) in enumerate(orders)
+    ]
     setup = "\n".join(
         [
             CUSTOMER_DDL,
