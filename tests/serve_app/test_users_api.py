@@ -2,6 +2,7 @@
 
 import asyncio
 
+import httpx
 import pytest
 from conftest import Server
 from sqlalchemy import select
@@ -114,3 +115,35 @@ def test_oversized_bodies_are_refused_even_when_streamed(admin) -> None:  # type
     assert declared.status_code == 413
     assert admin.get("/api/users", params={"role": "candidate"}).status_code == 200
     assert "big@example.com" not in admin.get("/api/users").text
+
+
+def test_a_created_user_is_committed_before_the_response(server: Server, admin) -> None:  # type: ignore[no-untyped-def]
+    """Acknowledge after commit: the row is visible to another connection the moment the 201 arrives."""
+
+    async def check() -> list[int]:
+        database = Database(server.settings.database_url)
+        missing = []
+        try:
+            async with (
+                database.engine.connect() as connection,  # opened in advance: the read is immediate
+                httpx.AsyncClient(base_url=server.base_url, headers=admin.headers, timeout=30) as client,
+            ):
+                for number in range(30):
+                    body = {
+                        "email": f"acked-{number}@example.com",
+                        "password": "password-1",
+                        "full_name": "A",
+                        "role": "candidate",
+                    }
+                    created = await client.post("/api/users", json=body)
+                    assert created.status_code == 201
+                    user_id = created.json()["id"]
+                    found = await connection.scalar(select(User.id).where(User.id == user_id))
+                    await connection.rollback()  # end the read transaction so the next read sees new commits
+                    if found is None:
+                        missing.append(user_id)
+        finally:
+            await database.dispose()
+        return missing
+
+    assert asyncio.run(check()) == []
