@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import signal
+import threading
 from datetime import timedelta
 from typing import Annotated
 
@@ -19,6 +20,7 @@ bank_app = typer.Typer(help="The embedded item bank.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bank_app, name="bank")
 console = Console()
+SERVE_APPLICATION = "assess"
 
 
 def _settings() -> Settings:
@@ -58,28 +60,42 @@ def demo() -> None:
     """Create a published demo test with a recruiter and candidates, and print how to log in."""
     from cli.demo import seed_demo
     from persistence.database import Database
+    from persistence.users import ensure_admin
     from serve_app.tokens import TokenService
 
     settings = _settings()
     tokens = TokenService.from_settings(settings)
 
-    async def seed() -> Table:
+    async def seed() -> tuple[Table, dict[str, str]]:
         database = Database(settings.database_url)
         try:
             async with database.transaction() as session:
+                await ensure_admin(
+                    session, email=settings.admin_email, password=settings.admin_password.get_secret_value()
+                )
                 test, accounts = await seed_demo(session)
         finally:
             await database.dispose()
-        table = Table(title=f"Demo test {test.id}: {test.title}")
-        for column in ("role", "email", "password", "token (valid 24 h)"):
-            table.add_column(column, overflow="fold")
-        table.add_row("admin", settings.admin_email, "(ASSESS_ADMIN_PASSWORD)", "")
+        table = Table(title=f"Demo test {test.id}: {test.title} (published)")
+        for column in ("role", "email", "password"):
+            table.add_column(column)
+        admin_password = (
+            settings.admin_password.get_secret_value()
+            if settings.is_development
+            else "(ASSESS_ADMIN_PASSWORD)"
+        )
+        table.add_row("admin", settings.admin_email, admin_password)
+        tokens_by_email = {}
         for account, user in accounts:
-            token = tokens.issue(user.id, user.role, lifetime=timedelta(hours=24))
-            table.add_row(account.role.value, account.email, account.password, token)
-        return table
+            table.add_row(account.role.value, account.email, account.password)
+            tokens_by_email[account.email] = tokens.issue(user.id, user.role, lifetime=timedelta(hours=24))
+        return table, tokens_by_email
 
-    console.print(asyncio.run(seed()))
+    table, tokens_by_email = asyncio.run(seed())
+    console.print(table)
+    console.print("Access tokens, valid for 24 hours:")
+    for email, access_token in tokens_by_email.items():
+        print(f"  {email}: {access_token}")  # plain print: a token must stay on one line to be copied
     base = f"http://{settings.host}:{settings.port}"
     console.print(
         f"Log in: curl -X POST {base}/auth/token -d 'username=alice@example.com&password=alice-demo-pass'"
@@ -168,14 +184,19 @@ def serve(
     settings = _settings()
     start_or_join(address)
     ray_serve.start(http_options={"host": settings.host, "port": settings.port})
-    ray_serve.run(build_application(settings), name="assess", route_prefix="/")
+    ray_serve.run(build_application(settings), name=SERVE_APPLICATION, route_prefix="/")
     console.print(
         f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops."
     )
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        console.print("Shutting down.")
+    stop = threading.Event()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stop.set())
+    while not stop.wait(timeout=1):
+        pass
+    if address:  # a shared cluster: take only our application away
+        console.print(f"Stopping: deleting the {SERVE_APPLICATION!r} application, then leaving the cluster.")
+        ray_serve.delete(SERVE_APPLICATION)
+    else:
+        console.print("Stopping: shutting Serve down, then the local cluster.")
         ray_serve.shutdown()
-        ray.shutdown()
+    ray.shutdown()

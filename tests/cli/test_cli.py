@@ -1,6 +1,7 @@
 """The `assess` command line, run as a real process against both databases."""
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -78,3 +79,40 @@ def test_unsafe_production_settings_stop_the_cli(cli_env: dict[str, str]) -> Non
     result = assess({**cli_env, "ASSESS_ENVIRONMENT": "production"}, "db", "upgrade")
     assert result.returncode == 2
     assert "Refusing to start" in result.stdout
+
+
+def test_serve_joins_a_running_cluster_and_leaves_it_intact(server, ray_serve: int) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+    import ray
+
+    env = {
+        **os.environ,
+        "ASSESS_DATABASE_URL": server.settings.database_url,
+        "SECRET_KEY": SECRET,
+        "ASSESS_ENVIRONMENT": "development",
+    }
+    address = ray.get_runtime_context().gcs_address
+    process = subprocess.Popen(
+        [ASSESS, "serve", "--address", address],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        output = []
+        for line in process.stdout:  # blocks until the application is up (or the process ends)
+            output.append(line)
+            if "Serving on" in line:
+                break
+        assert process.poll() is None, "".join(output)
+        root = httpx.get(f"http://127.0.0.1:{ray_serve}/healthz", timeout=30)
+        assert root.json() == {"status": "ok", "database": "ok"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        remaining, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, remaining
+    assert "deleting the 'assess' application" in remaining
+    with server.client() as client:  # the session's own application is untouched
+        assert client.get("/healthz").status_code == 200
