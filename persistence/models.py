@@ -211,6 +211,18 @@ class Response(Base):
     theta_after: Mapped[float | None] = mapped_column(Float)
     se_after: Mapped[float | None] = mapped_column(Float)
 
+    @property
+    def stem(self) -> str:
+        return str(self.item_snapshot["stem"])
+
+    @property
+    def options(self) -> list[dict[str, str]]:
+        return list(self.item_snapshot["options"])
+
+    @property
+    def explanation(self) -> str:
+        return str(self.item_snapshot.get("explanation", ""))
+
 
 class Item(Base):
     """The item catalogue: shipped bank items, and later generated items with their provenance."""

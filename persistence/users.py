@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -61,6 +62,20 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
         raise AuthenticationFailed("this account is disabled")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return user
+
+
+async def update_user(session: AsyncSession, user: User, changes: dict[str, Any], acting: User) -> User:
+    """Apply an admin's changes; admins cannot lock themselves out by demoting or disabling themselves."""
+    if user.id == acting.id and (
+        changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
+    ):
+        raise Conflict("you cannot disable or demote your own account")
+    if "password" in changes:
+        user.password_hash = hash_password(changes.pop("password"))
+    for name, value in changes.items():
+        setattr(user, name, value.strip() if name == "full_name" else value)
+    await session.flush()
     return user
 
 

@@ -38,6 +38,22 @@ class UserCreate(RequestBody):
     role: Role
 
 
+class UserUpdate(RequestBody):
+    full_name: Name | None = None
+    password: Password | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _names_a_change(self) -> UserUpdate:
+        if not self.model_fields_set:
+            raise ValueError("the body names no field to change")
+        nulled = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulled:
+            raise ValueError(f"these fields cannot be null: {', '.join(nulled)}")
+        return self
+
+
 class UserRead(ReadModel):
     id: int
     email: str
@@ -93,6 +109,9 @@ class TestCreate(TestFields):
         return self
 
 
+NULLABLE_TEST_FIELDS = frozenset({"se_target", "starts_at", "ends_at"})
+
+
 class TestUpdate(RequestBody):
     """PATCH body: any subset of the fields, and/or a status transition (publish or close)."""
 
@@ -118,6 +137,11 @@ class TestUpdate(RequestBody):
     def _not_empty(self) -> TestUpdate:
         if not self.model_fields_set:
             raise ValueError("the body names no field to change")
+        nulled = sorted(
+            name for name in self.model_fields_set - NULLABLE_TEST_FIELDS if getattr(self, name) is None
+        )
+        if nulled:
+            raise ValueError(f"these fields cannot be null: {', '.join(nulled)}")
         if self.skills is not None:
             _check_graph(self.skills)
         return self
@@ -206,7 +230,7 @@ class OptionRead(BaseModel):
     text: str
 
 
-class ResponseRead(BaseModel):
+class ResponseRead(ReadModel):
     question_id: str
     item_id: str
     index: int

@@ -13,7 +13,6 @@ from serve_app.schemas import (
     AttemptSummary,
     ItemAnalysis,
     ItemStatistics,
-    OptionRead,
     ResponseRead,
 )
 
@@ -64,24 +63,7 @@ async def attempt_report(attempt_id: int, user: CurrentUser, session: SessionDep
     return AttemptReport(
         **summary.model_dump(),
         test_title=test.title,
-        responses=[
-            ResponseRead(
-                question_id=response.question_id,
-                item_id=response.item_id,
-                index=response.index,
-                skill=response.skill,
-                stem=response.item_snapshot["stem"],
-                options=[OptionRead(**option) for option in response.item_snapshot["options"]],
-                explanation=response.item_snapshot.get("explanation", ""),
-                correct_option=response.correct_option,
-                selected_option=response.selected_option,
-                is_correct=response.is_correct,
-                presented_at=response.presented_at,
-                answered_at=response.answered_at,
-                time_taken_s=response.time_taken_s,
-            )
-            for response in attempt.responses
-        ],
+        responses=[ResponseRead.model_validate(response) for response in attempt.responses],
     )
 
 

@@ -6,7 +6,7 @@ from domain.enums import Role
 from persistence import users
 from persistence.models import User
 from serve_app.dependencies import AdminUser, CurrentUser, SessionDep, StaffUser
-from serve_app.schemas import UserCreate, UserRead
+from serve_app.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/api", tags=["users"])
 
@@ -26,3 +26,15 @@ async def list_users(_: StaffUser, session: SessionDep, role: Role | None = None
 @router.get("/users/me", response_model=UserRead)
 async def read_me(user: CurrentUser) -> User:
     return user
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+async def read_user(user_id: int, _: StaffUser, session: SessionDep) -> User:
+    return await users.get_user(session, user_id)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+async def update_user(user_id: int, body: UserUpdate, admin: AdminUser, session: SessionDep) -> User:
+    """Rename, reset the password, change the role, or disable/enable an account."""
+    user = await users.get_user(session, user_id)
+    return await users.update_user(session, user, body.model_dump(exclude_unset=True), acting=admin)

@@ -8,6 +8,8 @@ ROUTES = [
     ("POST", "/api/users", {"admin"}),
     ("GET", "/api/users", {"admin", "recruiter"}),
     ("GET", "/api/users/me", {"admin", "recruiter", "candidate"}),
+    ("GET", "/api/users/1", {"admin", "recruiter"}),
+    ("PATCH", "/api/users/1", {"admin"}),
     ("POST", "/api/tests", {"admin", "recruiter"}),
     ("GET", "/api/tests", {"admin", "recruiter"}),
     ("GET", "/api/tests/1", {"admin", "recruiter"}),

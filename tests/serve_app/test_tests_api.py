@@ -125,8 +125,18 @@ def test_publish_then_only_window_and_attempts_change_then_close(admin) -> None:
         ({"min_questions": 50}, 422),
         ({"skills": [{"name": "cooking"}]}, 422),
         ({"id": 5}, 422),
+        ({"title": None}, 422),
+        ({"max_questions": None}, 422),
     ],
-    ids=["empty", "unknown-status", "min>max", "skill-not-in-bank", "read-only-field"],
+    ids=[
+        "empty",
+        "unknown-status",
+        "min>max",
+        "skill-not-in-bank",
+        "read-only-field",
+        "null-title",
+        "null-length",
+    ],
 )
 def test_invalid_patches_are_refused(admin, body: dict[str, object], status: int) -> None:  # type: ignore[no-untyped-def]
     test = create_test(admin)
@@ -198,3 +208,10 @@ def test_only_candidates_and_only_open_tests(admin, make_user) -> None:  # type:
     admin.patch(f"/api/tests/{test['id']}", json={"status": "closed"})
     assert admin.post(path, json={"user_ids": [candidate.id]}).status_code == 409
     assert admin.post("/api/tests/424242/candidates", json={"user_ids": [candidate.id]}).status_code == 404
+
+
+def test_optional_targets_and_window_ends_can_be_cleared(admin) -> None:  # type: ignore[no-untyped-def]
+    test = create_test(admin, ends_at=(datetime.now(UTC) + timedelta(days=2)).isoformat())
+    cleared = admin.patch(f"/api/tests/{test['id']}", json={"se_target": None, "ends_at": None})
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["se_target"], cleared.json()["ends_at"]) == (None, None)

@@ -147,3 +147,40 @@ def test_a_created_user_is_committed_before_the_response(server: Server, admin) 
         return missing
 
     assert asyncio.run(check()) == []
+
+
+def test_admin_disables_renames_and_resets_a_user(server: Server, admin, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("recruiter")
+    path = f"/api/users/{user.id}"
+    assert admin.get(path).json()["email"] == user.email
+    renamed = admin.patch(path, json={"full_name": " Renamed ", "password": "a-new-password"})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["full_name"] == "Renamed"
+    assert server.login(user.email, "a-new-password")
+
+    assert admin.patch(path, json={"is_active": False}).json()["is_active"] is False
+    with server.client(user.token) as client:  # an existing token stops working at once
+        refused = client.get("/api/users/me")
+    assert refused.status_code == 401
+    with server.client() as client:
+        login = client.post("/auth/token", data={"username": user.email, "password": "a-new-password"})
+    assert login.status_code == 401
+    assert login.json()["detail"] == "this account is disabled"
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"is_active": None}, {"role": "owner"}, {"password": "short"}, {"email": "x@example.com"}]
+)
+def test_invalid_user_patches(admin, make_user, body: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    user = make_user()
+    response = admin.patch(f"/api/users/{user.id}", json=body)
+    assert response.status_code == 422
+    assert response.json()["message"]
+
+
+def test_an_admin_cannot_lock_themselves_out(server: Server, admin) -> None:  # type: ignore[no-untyped-def]
+    me = admin.get("/api/users/me").json()
+    for body in ({"is_active": False}, {"role": "candidate"}):
+        response = admin.patch(f"/api/users/{me['id']}", json=body)
+        assert response.status_code == 409
+    assert admin.patch("/api/users/777777", json={"full_name": "Ghost"}).status_code == 404
