@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from config.settings import Settings
 from domain.errors import Conflict
@@ -51,5 +52,12 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (auth, users_api, assessments, skills, candidate, results, operations):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit)
+    # A front end served from another allowed origin calls the REST API with a bearer header, not cookies.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST", "PATCH"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
     app.add_middleware(RequestMetrics, metrics=state.metrics)
     return app

@@ -55,3 +55,14 @@ def test_connection_analytics_list_open_sockets(admin) -> None:  # type: ignore[
     response = admin.get("/api/analytics/connections")
     assert response.status_code == 200
     assert response.json() == []
+
+
+def test_cors_admits_only_the_allowed_origins(server) -> None:  # type: ignore[no-untyped-def]
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    with server.client() as client:
+        allowed = client.options("/api/tests", headers={"Origin": "http://127.0.0.1:8000", **preflight})
+        refused = client.options("/api/tests", headers={"Origin": "https://evil.example", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "http://127.0.0.1:8000"
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
