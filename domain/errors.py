@@ -1,6 +1,7 @@
 """The domain exceptions. Raised anywhere; only the ingress maps them to HTTP statuses and protocol errors.
 
-Each carries a protocol-style `code` (DESIGN.md section 4 for the live path) and a human-readable reason.
+Each carries a `code` and a human-readable reason; `Refused` carries one of the WebSocket protocol's
+error codes (DESIGN.md section 4).
 """
 
 from __future__ import annotations
@@ -34,9 +35,13 @@ class PermissionDenied(DomainError):
     code = "forbidden"
 
 
-class AccessRefused(DomainError):
-    """A candidate may not take a test now; `code` is one of the protocol's access codes."""
+class Refused(DomainError):
+    """A live-path request refused with a protocol error code (`not_started`, `already_answered`, ...)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class AccessRefused(Refused):
+    """A candidate may not take a test now (`not_eligible`, `window_closed`, `attempts_exhausted`, ...)."""

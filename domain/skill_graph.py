@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
+from typing import Any
 
 from domain.errors import InvalidRequest
 
@@ -14,6 +15,11 @@ class SkillNode:
     name: str
     weight: float
     prerequisites: tuple[str, ...] = ()
+
+
+def skill_nodes(skills: Sequence[Mapping[str, Any]]) -> list[SkillNode]:
+    """Nodes from the stored form `[{"name", "weight", "prerequisites"}]`."""
+    return [SkillNode(s["name"], float(s["weight"]), tuple(s.get("prerequisites", ()))) for s in skills]
 
 
 def check_skill_graph(skills: Sequence[SkillNode]) -> tuple[str, ...]:

@@ -8,19 +8,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from domain.errors import (
-    AccessRefused,
     AuthenticationFailed,
     Conflict,
     DomainError,
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    Refused,
 )
 
 HTTP_STATUS: dict[type[DomainError], int] = {
     AuthenticationFailed: 401,
     PermissionDenied: 403,
-    AccessRefused: 403,
+    Refused: 403,
     NotFound: 404,
     Conflict: 409,
     InvalidRequest: 422,

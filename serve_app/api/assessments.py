@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from domain.enums import GeneratorKind, TestStatus
 from domain.errors import InvalidRequest
-from domain.skill_graph import SkillNode, blueprint
+from domain.skill_graph import blueprint, skill_nodes
 from persistence import catalog
 from persistence.models import CandidateApplication, Test
 from questions.source import QuestionSource
@@ -29,7 +29,7 @@ def _check_generator_covers(
 
 
 def test_view(test: Test) -> TestRead:
-    nodes = [SkillNode(s["name"], s["weight"], tuple(s["prerequisites"])) for s in test.skills]
+    nodes = skill_nodes(test.skills)
     return TestRead.model_validate(
         {
             **{name: getattr(test, name) for name in TestRead.model_fields if name != "blueprint"},

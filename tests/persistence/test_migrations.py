@@ -15,6 +15,8 @@ from persistence.migrate import current_revision, downgrade, upgrade
 from persistence.models import Attempt, Base, CandidateApplication, Response, Test, User
 
 TABLES = {"users", "tests", "candidate_applications", "attempts", "responses", "items"}
+# The LangGraph checkpointer's own tables, created beside ours by `upgrade` (names differ by backend).
+CHECKPOINT_TABLES = {"checkpoints", "writes", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations"}
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def table_names(url: str) -> set[str]:
         finally:
             await database.dispose()
 
-    return asyncio.run(names()) - {"alembic_version"}
+    return asyncio.run(names()) - {"alembic_version"} - CHECKPOINT_TABLES
 
 
 def test_migrations_go_up_from_empty_down_and_up_again(empty_database: str) -> None:

@@ -1,0 +1,239 @@
+"""WebSocket protocol v1 (DESIGN.md section 4): every message as a pydantic model, in one module.
+
+Client messages form one discriminated union on `type`; unknown fields are ignored. The same models
+produce the JSON Schema that front-end developers generate types from.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from domain.errors import Refused
+
+MAX_FRAME_BYTES = 64 * 1024
+RequestId = Annotated[str, Field(max_length=128)]
+
+ERROR_CODES = (
+    "invalid_message",
+    "unknown_type",
+    "not_started",
+    "already_completed",
+    "question_mismatch",
+    "already_answered",
+    "time_expired",
+    "attempts_exhausted",
+    "not_eligible",
+    "window_closed",
+    "rate_limited",
+    "message_too_large",
+    "internal",
+)
+
+# Close codes beyond the standard ones.
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TAKEN_OVER = 4409
+CLOSE_MESSAGE_TOO_LARGE = 1009
+CLOSE_GOING_AWAY = 1001
+
+
+class ClientMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class StartAssessment(ClientMessage):
+    type: Literal["start_assessment"]
+    request_id: RequestId | None = None
+
+
+class SubmitAnswer(ClientMessage):
+    type: Literal["submit_answer"]
+    question_id: Annotated[str, Field(min_length=1, max_length=200)]
+    selected_option: Annotated[str, Field(min_length=1, max_length=16)]
+    request_id: RequestId | None = None
+
+
+class GetState(ClientMessage):
+    type: Literal["get_state"]
+    request_id: RequestId | None = None
+
+
+class Heartbeat(ClientMessage):
+    type: Literal["heartbeat"]
+    request_id: RequestId | None = None
+
+
+class ChatMessage(ClientMessage):
+    type: Literal["chat_message"]
+    content: Annotated[str, Field(min_length=1, max_length=4000)]
+    request_id: RequestId | None = None
+
+
+AnyClientMessage = Annotated[
+    StartAssessment | SubmitAnswer | GetState | Heartbeat | ChatMessage, Field(discriminator="type")
+]
+CLIENT_TYPES = frozenset({"start_assessment", "submit_answer", "get_state", "heartbeat", "chat_message"})
+_CLIENT_MESSAGE = TypeAdapter(AnyClientMessage)
+
+
+class ServerMessage(BaseModel):
+    def frame(self) -> str:
+        return self.model_dump_json()
+
+
+class AuthSuccess(ServerMessage):
+    type: Literal["auth_success"] = "auth_success"
+    user_id: int
+    test_id: int | None
+    connection_id: str
+    server_time: datetime
+    active_attempt_id: int | None
+
+
+class AssessmentStarted(ServerMessage):
+    type: Literal["assessment_started"] = "assessment_started"
+    attempt_id: int
+    attempt_number: int
+    resumed: bool
+    started_at: datetime
+    deadline: datetime
+    remaining_s: float
+    max_questions: int
+    answered: int
+
+
+class QuestionOption(BaseModel):
+    id: str
+    text: str
+
+
+class Question(ServerMessage):
+    """A question as shown: never the key, never scoring fields."""
+
+    type: Literal["question"] = "question"
+    question_id: str
+    index: int
+    text: str
+    options: list[QuestionOption]
+    skill: str
+    deadline: datetime
+
+
+class AnswerFeedback(ServerMessage):
+    type: Literal["answer_feedback"] = "answer_feedback"
+    question_id: str
+    correct: bool
+    correct_option: str
+    explanation: str
+    duplicate: bool
+
+
+class ProgressUpdate(ServerMessage):
+    type: Literal["progress_update"] = "progress_update"
+    answered: int
+    max_questions: int
+    completion_pct: float
+    score: int
+    elapsed_s: float
+    remaining_s: float
+
+
+class Ability(BaseModel):
+    theta: float
+    se: float
+
+
+class SkillResult(BaseModel):
+    skill: str
+    answered: int
+    correct: int
+
+
+class AssessmentCompleted(ServerMessage):
+    type: Literal["assessment_completed"] = "assessment_completed"
+    attempt_id: int
+    reason: Literal["completed", "precision_reached", "time_expired", "abandoned"]
+    score: int
+    max_score: int
+    percentage: float
+    ability: Ability
+    skills: list[SkillResult]
+    duration_s: float
+
+
+class AssessmentState(ServerMessage):
+    type: Literal["assessment_state"] = "assessment_state"
+    attempt_id: int | None
+    status: str
+    answered: int
+    pending_question_id: str | None
+    remaining_s: float | None
+
+
+class HeartbeatAck(ServerMessage):
+    type: Literal["heartbeat_ack"] = "heartbeat_ack"
+    server_time: datetime
+
+
+class ChatResponse(ServerMessage):
+    type: Literal["chat_response"] = "chat_response"
+    content: str
+
+
+class Error(ServerMessage):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    request_id: str | None = None
+
+
+def _request_id_of(payload: dict[str, Any]) -> str | None:
+    value = payload.get("request_id")
+    return value if isinstance(value, str) and len(value) <= 128 else None
+
+
+def parse_client_message(text: str) -> AnyClientMessage:
+    """Decode one text frame; raise `Refused` with `invalid_message` or `unknown_type` and a reason."""
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Refused("invalid_message", "the frame is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise Refused("invalid_message", "a message is a JSON object with a 'type'")
+    kind = payload.get("type")
+    if not isinstance(kind, str):
+        raise Refused("invalid_message", "the message has no string 'type'")
+    if kind not in CLIENT_TYPES:
+        raise Refused("unknown_type", f"unknown message type {kind[:40]!r}")
+    try:
+        return _CLIENT_MESSAGE.validate_python(payload)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'message'}: {problem['msg']}"
+            for problem in error.errors(include_input=False)
+        )
+        refusal = Refused("invalid_message", problems)
+        refusal.request_id = _request_id_of(payload)  # type: ignore[attr-defined]
+        raise refusal from None
+
+
+def request_id_of(error: Refused) -> str | None:
+    return getattr(error, "request_id", None)
+
+
+SERVER_MESSAGES: tuple[type[ServerMessage], ...] = (
+    AuthSuccess,
+    AssessmentStarted,
+    Question,
+    AnswerFeedback,
+    ProgressUpdate,
+    AssessmentCompleted,
+    AssessmentState,
+    HeartbeatAck,
+    ChatResponse,
+    Error,
+)
