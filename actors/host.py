@@ -91,8 +91,16 @@ class SessionHost:
         return _frames(messages)
 
     async def submit(
-        self, attempt_id: int, question_id: str, selected_option: str, request_id: str | None = None
+        self,
+        attempt_id: int,
+        connection_id: str,
+        question_id: str,
+        selected_option: str,
+        request_id: str | None = None,
     ) -> list[str]:
+        attachment = self._attachments.get(attempt_id)
+        if attachment is not None and attachment.connection_id != connection_id:
+            return [TAKEN_OVER]
         session = await self._session(attempt_id)
         try:
             return _frames(await session.submit(question_id, selected_option))
@@ -106,7 +114,9 @@ class SessionHost:
     async def next_event(self, attempt_id: int, connection_id: str) -> str | None:
         """Wait for the next pushed frame for this connection; `TAKEN_OVER` when another took over."""
         attachment = self._attachments.get(attempt_id)
-        if attachment is None or attachment.connection_id != connection_id:
+        if attachment is None:  # this host is new to the attempt (its old host died): re-attach
+            attachment = self._attachments[attempt_id] = Attachment(connection_id)
+        if attachment.connection_id != connection_id:
             return TAKEN_OVER
         return await attachment.events.get()
 

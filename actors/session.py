@@ -70,6 +70,8 @@ class AssessmentSession:
             if not resumed:
                 attempt, test = await self._attempt()
                 self._state = await self._run(initial_state(plan_for(attempt, test)))
+            elif self.phase is Phase.AWAITING_ANSWER and self.remaining_s <= 0:
+                raise SessionExpired(await self._finish(FinishReason.TIME_EXPIRED))
             return self._opening(resumed)
 
     async def submit(self, question_id: str, selected_option: str) -> list[protocol.ServerMessage]:

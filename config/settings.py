@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, validation_alias=_env("ASSESS_LLM_BASE_URL"))
     llm_model: str | None = Field(None, validation_alias=_env("ASSESS_LLM_MODEL"))
     llm_api_key: SecretStr | None = Field(None, validation_alias=_env("ASSESS_LLM_API_KEY"))
+    idle_timeout_s: float = Field(120.0, gt=0, validation_alias=_env("ASSESS_IDLE_TIMEOUT_S"))
+    session_idle_s: float = Field(900.0, gt=0, validation_alias=_env("ASSESS_SESSION_IDLE_S"))
+    sweep_interval_s: float = Field(5.0, gt=0, validation_alias=_env("ASSESS_SWEEP_INTERVAL_S"))
+    rate_limit_per_s: float = Field(10.0, gt=0, validation_alias=_env("ASSESS_RATE_LIMIT_PER_S"))
+    rate_limit_burst: int = Field(30, ge=1, validation_alias=_env("ASSESS_RATE_LIMIT_BURST"))
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         ("http://127.0.0.1:8000", "http://localhost:8000"), validation_alias=_env("ASSESS_ALLOWED_ORIGINS")
     )

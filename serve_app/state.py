@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ray.actor import ActorHandle
+
+from actors.registry import RegistryConfig, get_registry
 from config.settings import Settings
 from persistence.database import Database
 from questions.source import QuestionSource
@@ -18,6 +21,7 @@ class ReplicaState:
     tokens: TokenService
     questions: QuestionSource
     metrics: HttpMetrics
+    registry: ActorHandle
 
     @classmethod
     def build(cls, settings: Settings) -> ReplicaState:
@@ -27,4 +31,12 @@ class ReplicaState:
             tokens=TokenService.from_settings(settings),
             questions=QuestionSource(),
             metrics=HttpMetrics(),
+            registry=get_registry(
+                RegistryConfig(
+                    database_url=settings.database_url,
+                    sessions_per_actor=settings.sessions_per_actor,
+                    sweep_interval_s=settings.sweep_interval_s,
+                    idle_timeout_s=settings.session_idle_s,
+                )
+            ),
         )
