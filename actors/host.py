@@ -70,7 +70,9 @@ class SessionHost:
             if self._context is None:
                 database = Database(self._database_url)
                 self._resources.push_async_callback(database.dispose)
-                checkpointer = await self._resources.enter_async_context(open_checkpointer(self._database_url))
+                checkpointer = await self._resources.enter_async_context(
+                    open_checkpointer(self._database_url)
+                )
                 graph = build_assessment_graph(database, QuestionSource(), checkpointer)
                 self._context = SessionContext(graph=graph, database=database)
         session = self._sessions.get(attempt_id)

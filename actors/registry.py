@@ -14,6 +14,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
 import ray
 from ray.actor import ActorHandle
 
@@ -123,7 +124,7 @@ class Registry:
             return False
         try:
             await asyncio.wait_for(record.handle.ping.remote(), PING_TIMEOUT_S)
-        except (ray.exceptions.RayActorError, asyncio.TimeoutError):
+        except (TimeoutError, ray.exceptions.RayActorError):
             return False
         return True
 
@@ -131,7 +132,9 @@ class Registry:
         record = self._hosts.pop(host_id, None)
         if record is None:
             return
-        logger.warning("session host %s is gone; its %d sessions will be re-placed", host_id, len(record.attempts))
+        logger.warning(
+            "session host %s is gone; its %d sessions will be re-placed", host_id, len(record.attempts)
+        )
         for attempt_id in record.attempts:
             self._placements.pop(attempt_id, None)
 
@@ -182,4 +185,3 @@ def get_registry(config: RegistryConfig) -> ActorHandle:
         max_concurrency=HOST_MAX_CONCURRENCY,
         max_restarts=-1,
     ).remote(config)
-

@@ -59,6 +59,7 @@ class AssessmentSession:
         self._config: dict[str, Any] = {"configurable": {"thread_id": str(attempt_id)}}
         self._mailbox = asyncio.Lock()
         self._state: GraphState = {}
+        self._deadline: datetime | None = None  # the database's, read on every message: it is authoritative
         self.last_activity = _now()
 
     # -- the mailbox -------------------------------------------------------------------------------
@@ -94,7 +95,9 @@ class AssessmentSession:
                 raise Refused("invalid_message", f"selected_option must be one of {_option_ids(pending)}")
             if self.remaining_s < -DEADLINE_GRACE_S:
                 raise SessionExpired(await self._finish(FinishReason.TIME_EXPIRED))
-            self._state = await self._run(Command(resume={"selected_option": selected_option}))
+            assert self._deadline is not None
+            answer = {"selected_option": selected_option, "deadline": self._deadline.isoformat()}
+            self._state = await self._run(Command(resume=answer))
             return self._after_answer()
 
     async def expire(self) -> list[protocol.ServerMessage]:
@@ -129,17 +132,23 @@ class AssessmentSession:
         return Phase.FINISHED if self._state.get("finished") else Phase.AWAITING_ANSWER
 
     @property
+    def deadline(self) -> datetime:
+        assert self._deadline is not None
+        return self._deadline
+
+    @property
     def remaining_s(self) -> float:
-        deadline = datetime.fromisoformat(self._state["plan"]["deadline"])
-        return (deadline - _now()).total_seconds()
+        return (self.deadline - _now()).total_seconds()
 
     def _touch(self) -> None:
         self.last_activity = _now()
 
     async def _load(self) -> bool:
-        """Read the thread's latest checkpoint; True when the attempt had already begun."""
+        """Read the thread's latest checkpoint and the attempt's deadline; True when it had begun."""
         snapshot = await self._context.graph.aget_state(self._config)
         self._state = snapshot.values if snapshot and snapshot.values else {}
+        attempt, _ = await self._attempt()
+        self._deadline = attempt.deadline
         return bool(self._state)
 
     async def _run(self, graph_input: Any) -> GraphState:
@@ -189,7 +198,7 @@ class AssessmentSession:
                 attempt_number=plan["attempt_number"],
                 resumed=resumed,
                 started_at=datetime.fromisoformat(plan["started_at"]),
-                deadline=datetime.fromisoformat(plan["deadline"]),
+                deadline=self.deadline,
                 remaining_s=round(max(self.remaining_s, 0.0), 3),
                 max_questions=plan["max_questions"],
                 answered=self._state["answered"],
@@ -223,7 +232,7 @@ class AssessmentSession:
             text=item["stem"],
             options=[protocol.QuestionOption(**option) for option in item["options"]],
             skill=item["skill"],
-            deadline=datetime.fromisoformat(self._state["plan"]["deadline"]),
+            deadline=self.deadline,
         )
 
     def _progress(self) -> protocol.ProgressUpdate:
@@ -245,7 +254,7 @@ class AssessmentSession:
         max_score = state["answered"] if reason is FinishReason.PRECISION_REACHED else plan["max_questions"]
         theta, se = estimate_ability(map(tuple, state["results"]))  # type: ignore[arg-type]
         started = datetime.fromisoformat(plan["started_at"])
-        ended = min(_now(), datetime.fromisoformat(plan["deadline"]))
+        ended = min(_now(), self.deadline)
         return protocol.AssessmentCompleted(
             attempt_id=self.attempt_id,
             reason=reason.value,  # type: ignore[arg-type]

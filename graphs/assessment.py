@@ -179,12 +179,15 @@ def build_assessment_graph(
                     "theta_before": estimate_ability(map(tuple, state["results"]))[0],  # type: ignore[arg-type]
                 },
             )
+        # The session passes the attempt's current deadline (extra time may have been granted since).
+        plan = {**state["plan"], "deadline": answer.get("deadline", state["plan"]["deadline"])}
         results = [*state["results"], [item["difficulty"], stored.is_correct]]
         by_skill = {skill: list(counts) for skill, counts in state["by_skill"].items()}
         counts = by_skill.setdefault(item["skill"], [0, 0])
         counts[0] += 1
         counts[1] += int(stored.is_correct)
         return {
+            "plan": plan,  # type: ignore[typeddict-item]
             "answer": None,
             "pending": None,
             "answered": state["answered"] + 1,

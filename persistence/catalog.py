@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from domain.enums import TEST_TRANSITIONS, AttemptStatus, Role, TestStatus
 from domain.errors import Conflict, InvalidRequest, NotFound
+from domain.scheduling import attempt_deadline
 from persistence.models import Attempt, CandidateApplication, Test, User
 
 # Fields that shape what candidates are asked: fixed once a test is published.
@@ -115,6 +116,8 @@ async def add_candidates(
     }
     for user_id in wanted:
         application = existing.get(user_id)
+        if application is not None and application.extra_time_minutes != extra_time_minutes:
+            await _extend_attempt_in_progress(session, test, application.id, extra_time_minutes)
         if application is None:
             session.add(
                 CandidateApplication(test_id=test.id, user_id=user_id, extra_time_minutes=extra_time_minutes)
@@ -123,6 +126,19 @@ async def add_candidates(
             application.extra_time_minutes = extra_time_minutes
     await session.flush()
     return list(await list_applications(session, test.id, user_ids=wanted))
+
+
+async def _extend_attempt_in_progress(
+    session: AsyncSession, test: Test, application_id: int, extra_time_minutes: int
+) -> None:
+    """Extra time granted mid-attempt moves the running attempt's deadline too."""
+    attempt = await session.scalar(
+        select(Attempt).where(
+            Attempt.application_id == application_id, Attempt.status == AttemptStatus.IN_PROGRESS
+        )
+    )
+    if attempt is not None:
+        attempt.deadline = attempt_deadline(attempt.started_at, test.duration_minutes, extra_time_minutes)
 
 
 async def list_applications(

@@ -175,3 +175,37 @@ def make_user(server: Server, admin_token: str):  # type: ignore[no-untyped-def]
         return Account(response.json()["id"], email, password, role, server.login(email, password))
 
     return make
+
+
+@dataclass(frozen=True)
+class LiveTest:
+    test_id: int
+    candidate: Account
+
+
+@pytest.fixture
+def make_live_test(server: Server, admin_token: str, make_user):  # type: ignore[no-untyped-def]
+    """A published test with one invited candidate; body fields may be overridden."""
+    from builders import valid_test_body
+
+    def make(
+        publish: bool = True, invite: bool = True, extra_time_minutes: int = 0, **overrides: object
+    ) -> LiveTest:
+        candidate = make_user("candidate")
+        with server.client(admin_token) as client:
+            created = client.post(
+                "/api/tests", json=valid_test_body(**{"max_questions": 4, "min_questions": 2, **overrides})
+            )
+            assert created.status_code == 201, created.text
+            test_id = created.json()["id"]
+            if invite:
+                invited = client.post(
+                    f"/api/tests/{test_id}/candidates",
+                    json={"user_ids": [candidate.id], "extra_time_minutes": extra_time_minutes},
+                )
+                assert invited.status_code == 200, invited.text
+            if publish:
+                assert client.patch(f"/api/tests/{test_id}", json={"status": "published"}).status_code == 200
+        return LiveTest(test_id, candidate)
+
+    return make

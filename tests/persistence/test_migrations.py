@@ -16,7 +16,13 @@ from persistence.models import Attempt, Base, CandidateApplication, Response, Te
 
 TABLES = {"users", "tests", "candidate_applications", "attempts", "responses", "items"}
 # The LangGraph checkpointer's own tables, created beside ours by `upgrade` (names differ by backend).
-CHECKPOINT_TABLES = {"checkpoints", "writes", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations"}
+CHECKPOINT_TABLES = {
+    "checkpoints",
+    "writes",
+    "checkpoint_blobs",
+    "checkpoint_writes",
+    "checkpoint_migrations",
+}
 
 
 @pytest.fixture
