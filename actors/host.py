@@ -70,9 +70,7 @@ class SessionHost:
             if self._context is None:
                 database = Database(self._database_url)
                 self._resources.push_async_callback(database.dispose)
-                checkpointer = await self._resources.enter_async_context(
-                    open_checkpointer(self._database_url)
-                )
+                checkpointer = await self._resources.enter_async_context(open_checkpointer(self._database_url))
                 graph = build_assessment_graph(database, QuestionSource(), checkpointer)
                 self._context = SessionContext(graph=graph, database=database)
         session = self._sessions.get(attempt_id)
@@ -144,8 +142,7 @@ class SessionHost:
         idle = [
             attempt_id
             for attempt_id, session in self._sessions.items()
-            if attempt_id not in self._attachments
-            and (now - session.last_activity).total_seconds() > idle_timeout_s
+            if attempt_id not in self._attachments and (now - session.last_activity).total_seconds() > idle_timeout_s
         ]
         for attempt_id in idle:
             self._forget(attempt_id)

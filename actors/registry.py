@@ -81,7 +81,7 @@ class Registry:
         for host_id in dead:
             self._drop_host(host_id)
         evicted = 0
-        for host_id, record in list(self._hosts.items()):
+        for record in list(self._hosts.values()):
             for attempt_id in await record.handle.evict_idle.remote(self._config.idle_timeout_s):
                 self._unplace(attempt_id)
                 evicted += 1
@@ -112,7 +112,7 @@ class Registry:
             if len(record.attempts) < self._config.sessions_per_actor:
                 return host_id
         host_id = uuid.uuid4().hex[:12]
-        handle = SessionHostActor.options(  # type: ignore[attr-defined]
+        handle: ActorHandle = SessionHostActor.options(  # type: ignore[attr-defined,assignment]
             num_cpus=0, max_concurrency=HOST_MAX_CONCURRENCY
         ).remote(host_id, self._config.database_url, self._config.sessions_per_actor)
         self._hosts[host_id] = HostRecord(handle)
@@ -132,9 +132,7 @@ class Registry:
         record = self._hosts.pop(host_id, None)
         if record is None:
             return
-        logger.warning(
-            "session host %s is gone; its %d sessions will be re-placed", host_id, len(record.attempts)
-        )
+        logger.warning("session host %s is gone; its %d sessions will be re-placed", host_id, len(record.attempts))
         for attempt_id in record.attempts:
             self._placements.pop(attempt_id, None)
 
@@ -176,7 +174,7 @@ RegistryActor = ray.remote(Registry)
 
 def get_registry(config: RegistryConfig) -> ActorHandle:
     """The cluster's registry for this database, created on first use (the one place that creates it)."""
-    return RegistryActor.options(  # type: ignore[attr-defined]
+    registry: ActorHandle = RegistryActor.options(  # type: ignore[attr-defined,assignment]
         name=registry_name(config.database_url),
         namespace=NAMESPACE,
         get_if_exists=True,
@@ -185,3 +183,4 @@ def get_registry(config: RegistryConfig) -> ActorHandle:
         max_concurrency=HOST_MAX_CONCURRENCY,
         max_restarts=-1,
     ).remote(config)
+    return registry

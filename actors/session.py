@@ -14,8 +14,9 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
@@ -56,7 +57,7 @@ class AssessmentSession:
     def __init__(self, attempt_id: int, context: SessionContext) -> None:
         self.attempt_id = attempt_id
         self._context = context
-        self._config: dict[str, Any] = {"configurable": {"thread_id": str(attempt_id)}}
+        self._config = RunnableConfig(configurable={"thread_id": str(attempt_id)})
         self._mailbox = asyncio.Lock()
         self._state: GraphState = {}
         self._deadline: datetime | None = None  # the database's, read on every message: it is authoritative
@@ -117,9 +118,7 @@ class AssessmentSession:
                 attempt_id=self.attempt_id,
                 status=self.phase.value,
                 answered=self._state.get("answered", 0),
-                pending_question_id=pending["question_id"]
-                if pending and self.phase is Phase.AWAITING_ANSWER
-                else None,
+                pending_question_id=pending["question_id"] if pending and self.phase is Phase.AWAITING_ANSWER else None,
                 remaining_s=round(max(self.remaining_s, 0.0), 3) if self._state else None,
             )
 
@@ -146,7 +145,7 @@ class AssessmentSession:
     async def _load(self) -> bool:
         """Read the thread's latest checkpoint and the attempt's deadline; True when it had begun."""
         snapshot = await self._context.graph.aget_state(self._config)
-        self._state = snapshot.values if snapshot and snapshot.values else {}
+        self._state = cast(GraphState, snapshot.values) if snapshot and snapshot.values else {}
         attempt, _ = await self._attempt()
         self._deadline = attempt.deadline
         return bool(self._state)
@@ -155,7 +154,7 @@ class AssessmentSession:
         # durability="sync": the checkpoint is written before ainvoke returns, so before we acknowledge.
         await self._context.graph.ainvoke(graph_input, self._config, durability="sync")
         snapshot = await self._context.graph.aget_state(self._config)
-        return snapshot.values  # type: ignore[no-any-return]
+        return cast(GraphState, snapshot.values)
 
     async def _attempt(self) -> tuple[Attempt, Test]:
         async with self._context.database.transaction() as session:
@@ -169,9 +168,7 @@ class AssessmentSession:
         self._state = await self._run(Command(resume={"finish": reason.value}))
         return [self._completed()]
 
-    async def _duplicate_feedback(
-        self, question_id: str, selected_option: str
-    ) -> protocol.AnswerFeedback | None:
+    async def _duplicate_feedback(self, question_id: str, selected_option: str) -> protocol.AnswerFeedback | None:
         async with self._context.database.transaction() as session:
             stored = await attempts.find_response(session, self.attempt_id, question_id)
         if stored is None:

@@ -80,9 +80,7 @@ def demo() -> None:
         for column in ("role", "email", "password"):
             table.add_column(column)
         admin_password = (
-            settings.admin_password.get_secret_value()
-            if settings.is_development
-            else "(ASSESS_ADMIN_PASSWORD)"
+            settings.admin_password.get_secret_value() if settings.is_development else "(ASSESS_ADMIN_PASSWORD)"
         )
         table.add_row("admin", settings.admin_email, admin_password)
         tokens_by_email = {}
@@ -97,9 +95,7 @@ def demo() -> None:
     for email, access_token in tokens_by_email.items():
         print(f"  {email}: {access_token}")  # plain print: a token must stay on one line to be copied
     base = f"http://{settings.host}:{settings.port}"
-    console.print(
-        f"Log in: curl -X POST {base}/auth/token -d 'username=alice@example.com&password=alice-demo-pass'"
-    )
+    console.print(f"Log in: curl -X POST {base}/auth/token -d 'username=alice@example.com&password=alice-demo-pass'")
     console.print(f"API docs: {base}/docs")
 
 
@@ -146,10 +142,7 @@ def bank_check(seeds: Annotated[int, typer.Option(help="Variants to generate per
     for column in ("skill", "title", "bank items", "families", "difficulty 1-5"):
         table.add_column(column)
     for coverage in source.skills():
-        spread = [
-            sum(1 for i in source.items if i.skill == coverage.name and i.difficulty == d)
-            for d in range(1, 6)
-        ]
+        spread = [sum(1 for i in source.items if i.skill == coverage.name and i.difficulty == d) for d in range(1, 6)]
         table.add_row(
             coverage.name,
             coverage.title,
@@ -158,9 +151,7 @@ def bank_check(seeds: Annotated[int, typer.Option(help="Variants to generate per
             " ".join(map(str, spread)),
         )
     console.print(table)
-    console.print(
-        f"{len(source.items)} bank items, {len(source.families)} families, {seeds} variants each checked."
-    )
+    console.print(f"{len(source.items)} bank items, {len(source.families)} families, {seeds} variants each checked.")
     for problem in problems:
         console.print(f"[red]✗[/red] {problem}")
     if problems:
@@ -170,9 +161,7 @@ def bank_check(seeds: Annotated[int, typer.Option(help="Variants to generate per
 
 @app.command()
 def serve(
-    address: Annotated[
-        str | None, typer.Option(help="Ray cluster address; default: start a local one")
-    ] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local one")] = None,
 ) -> None:
     """Start (or join) a Ray cluster and run the Serve application until interrupted."""
     import ray
@@ -185,9 +174,7 @@ def serve(
     start_or_join(address)
     ray_serve.start(http_options={"host": settings.host, "port": settings.port})
     ray_serve.run(build_application(settings), name=SERVE_APPLICATION, route_prefix="/")
-    console.print(
-        f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops."
-    )
+    console.print(f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops.")
     stop = threading.Event()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda *_: stop.set())

@@ -92,9 +92,7 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY still has its development default; set a random secret")
         admin_password = self.admin_password.get_secret_value()
         if admin_password == DEVELOPMENT_ADMIN_PASSWORD or len(admin_password) < MIN_ADMIN_PASSWORD_LENGTH:
-            raise ValueError(
-                f"ASSESS_ADMIN_PASSWORD must be set to at least {MIN_ADMIN_PASSWORD_LENGTH} characters"
-            )
+            raise ValueError(f"ASSESS_ADMIN_PASSWORD must be set to at least {MIN_ADMIN_PASSWORD_LENGTH} characters")
         if "*" in self.allowed_origins:
             raise ValueError("ASSESS_ALLOWED_ORIGINS may not contain '*' outside development")
         if self.generator == "llm" and not (self.llm_base_url and self.llm_model):

@@ -37,8 +37,7 @@ def check_skill_graph(skills: Sequence[SkillNode]) -> tuple[str, ...]:
         unknown = sorted(set(skill.prerequisites) - known)
         if unknown:
             raise InvalidRequest(
-                f"skill {skill.name!r} has prerequisites that are not skills of this test: "
-                + ", ".join(unknown)
+                f"skill {skill.name!r} has prerequisites that are not skills of this test: " + ", ".join(unknown)
             )
         if skill.name in skill.prerequisites:
             raise InvalidRequest(f"skill {skill.name!r} cannot be its own prerequisite")
@@ -59,9 +58,7 @@ def blueprint(skills: Sequence[SkillNode], questions: int) -> dict[str, int]:
         for name in counts:
             counts[name] = max(counts[name], 1)
     leftover = questions - sum(counts.values())
-    by_remainder = sorted(
-        shares, key=lambda name: (shares[name] - int(shares[name]), shares[name]), reverse=True
-    )
+    by_remainder = sorted(shares, key=lambda name: (shares[name] - int(shares[name]), shares[name]), reverse=True)
     for name in by_remainder[: max(leftover, 0)]:
         counts[name] += 1
     while sum(counts.values()) > questions:  # minimum-one rounding overshot: take from the largest

@@ -96,9 +96,7 @@ def question_id_for(attempt_id: int, index: int, item_id: str) -> str:
 
 def next_skill(plan: Plan, by_skill: dict[str, list[int]]) -> str:
     """The skill furthest behind its share of the blueprint; ties go to prerequisites first."""
-    candidates = [
-        skill for skill in plan["skill_order"] if by_skill.get(skill, [0, 0])[0] < plan["blueprint"][skill]
-    ]
+    candidates = [skill for skill in plan["skill_order"] if by_skill.get(skill, [0, 0])[0] < plan["blueprint"][skill]]
     if not candidates:  # the blueprint is used up (it sums to max_questions, so only on a changed plan)
         candidates = list(plan["skill_order"])
     return min(
@@ -165,17 +163,14 @@ def build_assessment_graph(
                     "index": pending["index"],
                     "skill": item["skill"],
                     "item_snapshot": {
-                        key: item[key]
-                        for key in ("stem", "options", "explanation", "difficulty", "family", "tags")
+                        key: item[key] for key in ("stem", "options", "explanation", "difficulty", "family", "tags")
                     },
                     "correct_option": item["key"],
                     "selected_option": answer["selected_option"],
                     "is_correct": answer["selected_option"] == item["key"],
                     "presented_at": datetime.fromisoformat(pending["presented_at"]),
                     "answered_at": now,
-                    "time_taken_s": max(
-                        0.0, (now - datetime.fromisoformat(pending["presented_at"])).total_seconds()
-                    ),
+                    "time_taken_s": max(0.0, (now - datetime.fromisoformat(pending["presented_at"])).total_seconds()),
                     "theta_before": estimate_ability(map(tuple, state["results"]))[0],  # type: ignore[arg-type]
                 },
             )
@@ -206,9 +201,7 @@ def build_assessment_graph(
     async def finalize(state: AssessmentState) -> AssessmentState:
         reason = FinishReason(state["finish_reason"] or FinishReason.COMPLETED)
         theta, se = estimate_ability(map(tuple, state["results"]))  # type: ignore[arg-type]
-        max_score = (
-            state["answered"] if reason is FinishReason.PRECISION_REACHED else state["plan"]["max_questions"]
-        )
+        max_score = state["answered"] if reason is FinishReason.PRECISION_REACHED else state["plan"]["max_questions"]
         async with database.transaction() as session:
             await attempts.finalize_attempt(
                 session,

@@ -44,9 +44,7 @@ async def find_application(session: AsyncSession, test_id: int, user_id: int) ->
 
 async def attempt_in_progress(session: AsyncSession, application_id: int) -> Attempt | None:
     return await session.scalar(
-        select(Attempt).where(
-            Attempt.application_id == application_id, Attempt.status == AttemptStatus.IN_PROGRESS
-        )
+        select(Attempt).where(Attempt.application_id == application_id, Attempt.status == AttemptStatus.IN_PROGRESS)
     )
 
 
@@ -59,8 +57,7 @@ async def _open(session: AsyncSession, test_id: int, user_id: int, now: datetime
     if active is not None:
         return OpenedAttempt(active, test, resumed=True)
     used = int(
-        await session.scalar(select(func.count(Attempt.id)).where(Attempt.application_id == application.id))
-        or 0
+        await session.scalar(select(func.count(Attempt.id)).where(Attempt.application_id == application.id)) or 0
     )
     check_can_start_attempt(
         status=test.status,
@@ -113,7 +110,7 @@ async def record_response(session: AsyncSession, values: dict[str, Any]) -> Resp
     A stored answer is never changed: a replay, a retry after a crash or a racing duplicate all read back
     the first committed row.
     """
-    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
     await session.execute(
         insert(Response).values(**values).on_conflict_do_nothing(index_elements=["attempt_id", "question_id"])
     )

@@ -119,9 +119,7 @@ async def add_candidates(
         if application is not None and application.extra_time_minutes != extra_time_minutes:
             await _extend_attempt_in_progress(session, test, application.id, extra_time_minutes)
         if application is None:
-            session.add(
-                CandidateApplication(test_id=test.id, user_id=user_id, extra_time_minutes=extra_time_minutes)
-            )
+            session.add(CandidateApplication(test_id=test.id, user_id=user_id, extra_time_minutes=extra_time_minutes))
         else:
             application.extra_time_minutes = extra_time_minutes
     await session.flush()
@@ -133,9 +131,7 @@ async def _extend_attempt_in_progress(
 ) -> None:
     """Extra time granted mid-attempt moves the running attempt's deadline too."""
     attempt = await session.scalar(
-        select(Attempt).where(
-            Attempt.application_id == application_id, Attempt.status == AttemptStatus.IN_PROGRESS
-        )
+        select(Attempt).where(Attempt.application_id == application_id, Attempt.status == AttemptStatus.IN_PROGRESS)
     )
     if attempt is not None:
         attempt.deadline = attempt_deadline(attempt.started_at, test.duration_minutes, extra_time_minutes)

@@ -28,9 +28,7 @@ def _row_values(item: Item, source: str) -> dict[str, object]:
 async def sync_items(session: AsyncSession, items: Iterable[Item], source: str = "bank") -> tuple[int, int]:
     """Insert new items and refresh changed ones; returns (inserted, updated)."""
     wanted = {item.id: item for item in items}
-    existing = {
-        row.id: row for row in (await session.scalars(select(ItemRow).where(ItemRow.id.in_(wanted)))).all()
-    }
+    existing = {row.id: row for row in (await session.scalars(select(ItemRow).where(ItemRow.id.in_(wanted)))).all()}
     inserted = updated = 0
     for item_id, item in wanted.items():
         values = _row_values(item, source)

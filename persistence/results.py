@@ -23,10 +23,7 @@ class AttemptRow:
 
 async def attempts_of_test(session: AsyncSession, test_id: int) -> list[AttemptRow]:
     answered = (
-        select(func.count(Response.id))
-        .where(Response.attempt_id == Attempt.id)
-        .correlate(Attempt)
-        .scalar_subquery()
+        select(func.count(Response.id)).where(Response.attempt_id == Attempt.id).correlate(Attempt).scalar_subquery()
     )
     rows = await session.execute(
         select(Attempt, User, answered)
@@ -69,14 +66,10 @@ class ItemTally:
 
 async def item_tallies(session: AsyncSession, test_id: int) -> tuple[int, int, Sequence[ItemTally]]:
     """(attempts, responses, per-item tallies) over every answered question of the test."""
-    attempts = int(
-        await session.scalar(select(func.count(Attempt.id)).where(Attempt.test_id == test_id)) or 0
-    )
+    attempts = int(await session.scalar(select(func.count(Attempt.id)).where(Attempt.test_id == test_id)) or 0)
     responses = (
         await session.scalars(
-            select(Response)
-            .join(Attempt, Attempt.id == Response.attempt_id)
-            .where(Attempt.test_id == test_id)
+            select(Response).join(Attempt, Attempt.id == Response.attempt_id).where(Attempt.test_id == test_id)
         )
     ).all()
     tallies: dict[str, ItemTally] = {}

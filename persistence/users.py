@@ -19,9 +19,7 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def create_user(
-    session: AsyncSession, *, email: str, password: str, full_name: str, role: Role
-) -> User:
+async def create_user(session: AsyncSession, *, email: str, password: str, full_name: str, role: Role) -> User:
     user = User(
         email=normalize_email(email),
         full_name=full_name.strip(),
@@ -67,9 +65,7 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
 
 async def update_user(session: AsyncSession, user: User, changes: dict[str, Any], acting: User) -> User:
     """Apply an admin's changes; admins cannot lock themselves out by demoting or disabling themselves."""
-    if user.id == acting.id and (
-        changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN
-    ):
+    if user.id == acting.id and (changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN):
         raise Conflict("you cannot disable or demote your own account")
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
@@ -84,9 +80,7 @@ async def ensure_admin(session: AsyncSession, *, email: str, password: str) -> U
     existing = await find_user_by_email(session, email)
     if existing is not None:
         return existing
-    return await create_user(
-        session, email=email, password=password, full_name="Administrator", role=Role.ADMIN
-    )
+    return await create_user(session, email=email, password=password, full_name="Administrator", role=Role.ADMIN)
 
 
 async def count_users(session: AsyncSession) -> int:

@@ -28,9 +28,7 @@ class SkillCoverage:
 class QuestionSource:
     """Pure and deterministic given its inputs: no Ray, no database, randomness only through `rng`."""
 
-    def __init__(
-        self, items: Sequence[Item] | None = None, families: Sequence[ItemFamily] | None = None
-    ) -> None:
+    def __init__(self, items: Sequence[Item] | None = None, families: Sequence[ItemFamily] | None = None) -> None:
         self._items = tuple(load_bank() if items is None else items)
         self._families = tuple(FAMILIES if families is None else families)
         self._by_id = {item.id: item for item in self._items}

@@ -35,9 +35,7 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_current_user(
-    state: StateDep, session: SessionDep, token: str | None = Depends(_bearer)
-) -> User:
+async def get_current_user(state: StateDep, session: SessionDep, token: str | None = Depends(_bearer)) -> User:
     if not token:
         raise AuthenticationFailed("not authenticated: send a bearer token")
     claims = state.tokens.verify(token)

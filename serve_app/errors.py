@@ -49,8 +49,7 @@ async def _invalid_body(_: Request, error: Exception) -> JSONResponse:
         for problem in error.errors()
     ]
     summary = "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'body'}: {problem['msg']}"
-        for problem in problems
+        f"{'.'.join(str(part) for part in problem['loc'][1:]) or 'body'}: {problem['msg']}" for problem in problems
     )
     return JSONResponse(
         {"detail": jsonable_encoder(problems), "code": "invalid_request", "message": summary}, status_code=422

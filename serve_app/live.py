@@ -139,34 +139,29 @@ class LiveConnection:
                 size = len(message.get("bytes") or b"")
                 if size > protocol.MAX_FRAME_BYTES:
                     raise CloseConnection(protocol.CLOSE_MESSAGE_TOO_LARGE, "frame too large")
-                await self.send_error(
-                    Refused("invalid_message", "binary frames are not supported; send JSON text")
-                )
+                await self.send_error(Refused("invalid_message", "binary frames are not supported; send JSON text"))
                 continue
-            if (
-                len(text) > protocol.MAX_FRAME_BYTES
-                or len(text.encode("utf-8", "replace")) > protocol.MAX_FRAME_BYTES
-            ):
+            if len(text) > protocol.MAX_FRAME_BYTES or len(text.encode("utf-8", "replace")) > protocol.MAX_FRAME_BYTES:
                 raise CloseConnection(protocol.CLOSE_MESSAGE_TOO_LARGE, "frame too large")
             if not self.bucket.take():
                 await self.send_error(Refused("rate_limited", "too many messages; slow down"))
                 continue
             try:
-                message = protocol.parse_client_message(text)
+                request = protocol.parse_client_message(text)
             except Refused as error:
                 await self.send_error(error, protocol.request_id_of(error))
                 continue
             try:
-                await self.dispatch(message)
+                await self.dispatch(request)
             except Refused as error:
-                await self.send_error(error, message.request_id)
+                await self.send_error(error, request.request_id)
             except (CloseConnection, WebSocketDisconnect, asyncio.CancelledError):
                 raise
             except Exception:
                 logger.exception("connection %s: message failed", self.connection_id)
                 await self.send_error(
                     Refused("internal", "the server could not handle that message; try again"),
-                    message.request_id,
+                    request.request_id,
                 )
 
     async def dispatch(self, message: protocol.AnyClientMessage) -> None:
@@ -175,9 +170,7 @@ class LiveConnection:
                 await self.send(protocol.HeartbeatAck(server_time=datetime.now(UTC)).frame())
             case protocol.StartAssessment(request_id=request_id):
                 await self.start(request_id)
-            case protocol.SubmitAnswer(
-                question_id=question_id, selected_option=option, request_id=request_id
-            ):
+            case protocol.SubmitAnswer(question_id=question_id, selected_option=option, request_id=request_id):
                 if self.attempt_id is None:
                     raise Refused("not_started", "send start_assessment first")
                 frames = await self.call_host(
@@ -193,13 +186,9 @@ class LiveConnection:
 
     async def start(self, request_id: str | None) -> None:
         assert self.user is not None and self.test_id is not None
-        opened = await attempts.start_or_resume(
-            self.state.database, self.test_id, self.user.id, datetime.now(UTC)
-        )
+        opened = await attempts.start_or_resume(self.state.database, self.test_id, self.user.id, datetime.now(UTC))
         self.attempt_id = opened.attempt.id
-        frames = await self.call_host(
-            lambda host: host.start.remote(self.attempt_id, self.connection_id, request_id)
-        )
+        frames = await self.call_host(lambda host: host.start.remote(self.attempt_id, self.connection_id, request_id))
         await self.send_all(frames)
         if self.watcher is None:
             self.watcher = asyncio.create_task(self.watch_events())
@@ -225,9 +214,7 @@ class LiveConnection:
 
     # -- the session host -----------------------------------------------------------------------------
 
-    async def call_host(
-        self, call: Callable[[ActorHandle], Awaitable[Any]], attempt_id: int | None = None
-    ) -> Any:
+    async def call_host(self, call: Callable[[ActorHandle], Awaitable[Any]], attempt_id: int | None = None) -> Any:
         """Call the session's host; if it died, ask the registry for a new one and call again once."""
         attempt_id = attempt_id if attempt_id is not None else self.attempt_id
         assert attempt_id is not None
@@ -249,9 +236,7 @@ class LiveConnection:
         """Relay frames the host pushes (the deadline passing) and close on a takeover."""
         while True:
             try:
-                frame = await self.call_host(
-                    lambda host: host.next_event.remote(self.attempt_id, self.connection_id)
-                )
+                frame = await self.call_host(lambda host: host.next_event.remote(self.attempt_id, self.connection_id))
             except ray.exceptions.RayActorError:
                 continue
             if frame == TAKEN_OVER:

@@ -137,9 +137,7 @@ class TestUpdate(RequestBody):
     def _not_empty(self) -> TestUpdate:
         if not self.model_fields_set:
             raise ValueError("the body names no field to change")
-        nulled = sorted(
-            name for name in self.model_fields_set - NULLABLE_TEST_FIELDS if getattr(self, name) is None
-        )
+        nulled = sorted(name for name in self.model_fields_set - NULLABLE_TEST_FIELDS if getattr(self, name) is None)
         if nulled:
             raise ValueError(f"these fields cannot be null: {', '.join(nulled)}")
         if self.skills is not None:

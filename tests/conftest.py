@@ -56,9 +56,7 @@ class ScratchPostgres:
 
     def drop(self) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
-            )
+            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
 
 
 def make_database_url(backend: str, directory: Path) -> tuple[str, ScratchPostgres | None]:
@@ -188,9 +186,7 @@ def make_live_test(server: Server, admin_token: str, make_user):  # type: ignore
     """A published test with one invited candidate; body fields may be overridden."""
     from builders import valid_test_body
 
-    def make(
-        publish: bool = True, invite: bool = True, extra_time_minutes: int = 0, **overrides: object
-    ) -> LiveTest:
+    def make(publish: bool = True, invite: bool = True, extra_time_minutes: int = 0, **overrides: object) -> LiveTest:
         candidate = make_user("candidate")
         with server.client(admin_token) as client:
             created = client.post(

@@ -74,9 +74,7 @@ def _trace(rng: random.Random) -> tuple[str, str, list[str], str]:
     mutants = [
         SEARCH.replace("(lo + hi) // 2", "(lo + hi + 1) // 2") + "\n\n" + call,
         SEARCH.replace("return mid, probes", "return mid + 1, probes") + "\n\n" + call,
-        SEARCH.replace("len(items) - 1", "len(items)").replace("while lo <= hi", "while lo < hi")
-        + "\n\n"
-        + call,
+        SEARCH.replace("len(items) - 1", "len(items)").replace("while lo <= hi", "while lo < hi") + "\n\n" + call,
         SEARCH.replace("probes = 0", "probes = 1") + "\n\n" + call,
     ]
     output, _ = run_snippet(code)

@@ -139,9 +139,7 @@ class ChmodUmaskFamily(ItemFamily):
         as_octal = rng.random() < 0.6
         fmt = octal if as_octal else symbolic
         answer_form = (
-            "Answer in octal."
-            if as_octal
-            else "Answer with the nine permission characters as `ls -l` shows them."
+            "Answer in octal." if as_octal else "Answer with the nine permission characters as `ls -l` shows them."
         )
         if rng.random() < 0.5:
             return self._umask(rng, fmt, answer_form)

@@ -54,8 +54,7 @@ def _median(rng: random.Random) -> Question:
         key, (two(v) for v in wrong), (two(median + d) for d in (0.5, -0.5, 1, -1, 1.5, -1.5, 2, -2))
     )
     explanation = (
-        f"Sort the data first: {ordered}. {how}: {key}. "
-        "Taking the middle of the unsorted list is a common slip."
+        f"Sort the data first: {ordered}. {how}: {key}. Taking the middle of the unsorted list is a common slip."
     )
     return data, "What is the median of this data set?", key, distractors, explanation
 
@@ -104,8 +103,7 @@ def _sample_sd(rng: random.Random) -> Question:
     )
     return (
         data,
-        "What is the sample standard deviation (dividing by n "
-        "- 1) of this data set, rounded to two decimal places?",
+        "What is the sample standard deviation (dividing by n - 1) of this data set, rounded to two decimal places?",
         key,
         distractors,
         explanation,

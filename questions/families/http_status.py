@@ -73,8 +73,7 @@ COMMON: tuple[Scenario, ...] = (
         (
             "A client sends POST {path} to {api} with a body that is not even syntactically valid JSON "
             "(a closing brace is missing), so it cannot be parsed.",
-            "{api_cap} receives a request for a {thing} whose "
-            "JSON body is malformed and cannot be parsed at all.",
+            "{api_cap} receives a request for a {thing} whose JSON body is malformed and cannot be parsed at all.",
         ),
         "400 covers requests the server cannot parse or understand, such as malformed syntax.",
     ),
@@ -87,8 +86,7 @@ COMMON: tuple[Scenario, ...] = (
             "A request to {api} for a {thing} carries a bearer token that has expired, so the caller is not "
             "authenticated.",
         ),
-        "401 means the request lacks valid authentication "
-        "credentials; the response carries WWW-Authenticate.",
+        "401 means the request lacks valid authentication credentials; the response carries WWW-Authenticate.",
     ),
     Scenario(
         403,
@@ -118,8 +116,7 @@ COMMON: tuple[Scenario, ...] = (
             "A client sends PATCH {path} to {api}; the {thing} collection exists but does not support that "
             "method (the server answers with an Allow: GET, POST header).",
         ),
-        "405 means the resource exists but does not support the "
-        "request method; the Allow header lists the valid ones.",
+        "405 means the resource exists but does not support the request method; the Allow header lists the valid ones.",
     ),
     Scenario(
         429,
@@ -130,8 +127,7 @@ COMMON: tuple[Scenario, ...] = (
             "{api_cap} enforces a rate limit of 100 requests per minute per API key; one key just made its "
             "101st request this minute.",
         ),
-        "429 means the client sent too many requests in a "
-        "given time (rate limiting), often with Retry-After.",
+        "429 means the client sent too many requests in a given time (rate limiting), often with Retry-After.",
     ),
     Scenario(
         503,
@@ -168,8 +164,7 @@ ADVANCED: tuple[Scenario, ...] = (
             "A client sends a conditional GET {path}/12 with If-Modified-Since, and the {thing} was not "
             "modified after that date.",
         ),
-        "304 tells a client that made a conditional GET that "
-        "its cached copy is still valid; no body is sent.",
+        "304 tells a client that made a conditional GET that its cached copy is still valid; no body is sent.",
     ),
     Scenario(
         307,
@@ -199,8 +194,7 @@ ADVANCED: tuple[Scenario, ...] = (
             "After a web form that creates a {thing} is submitted with POST, the server wants the browser "
             "to fetch a confirmation page with a GET request at a different URL.",
         ),
-        "303 See Other redirects the client to another URI "
-        "that must be retrieved with GET (post/redirect/get).",
+        "303 See Other redirects the client to another URI that must be retrieved with GET (post/redirect/get).",
     ),
     Scenario(
         409,
@@ -211,8 +205,7 @@ ADVANCED: tuple[Scenario, ...] = (
             "A client tries to create a {thing} via {api} using a unique slug that another {thing} already "
             "uses, which conflicts with the current state of the resource.",
         ),
-        "409 means the request conflicts with the current state "
-        "of the target resource, such as an edit conflict.",
+        "409 means the request conflicts with the current state of the target resource, such as an edit conflict.",
     ),
     Scenario(
         412,
@@ -223,8 +216,7 @@ ADVANCED: tuple[Scenario, ...] = (
             "A conditional DELETE {path}/9 with If-Unmodified-Since reaches {api}, but the {thing} was "
             "modified after that date, so the precondition in the header does not hold.",
         ),
-        "412 means a precondition given in the request headers "
-        "(If-Match, If-Unmodified-Since) evaluated to false.",
+        "412 means a precondition given in the request headers (If-Match, If-Unmodified-Since) evaluated to false.",
     ),
     Scenario(
         428,
@@ -239,8 +231,7 @@ ADVANCED: tuple[Scenario, ...] = (
         413,
         (400, 415, 507),
         (
-            "A client uploads a 2 GB attachment for a {thing} to {api}, which accepts request bodies of at "
-            "most 10 MB.",
+            "A client uploads a 2 GB attachment for a {thing} to {api}, which accepts request bodies of at most 10 MB.",
             "The body of POST {path} is far larger than the limit {api} is willing to process.",
         ),
         "413 means the request body is larger than the server is willing or able to process.",

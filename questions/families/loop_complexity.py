@@ -199,9 +199,7 @@ def _sequential(rng: random.Random) -> Problem:
             break
     key = max(nest_class(first), nest_class(second))
     product = (nest_class(first)[0] + nest_class(second)[0], nest_class(first)[1] + nest_class(second)[1])
-    code = "\n".join(
-        ["def work(n):", "    count = 0", *nest_code(first), *nest_code(second), "    return count"]
-    )
+    code = "\n".join(["def work(n):", "    count = 0", *nest_code(first), *nest_code(second), "    return count"])
     explanation = (
         f"The two loop nests run one after the other, so their costs add: {render(nest_class(first))} + "
         f"{render(nest_class(second))}. A sum is dominated by its fastest-growing term, giving {render(key)}."
@@ -256,9 +254,7 @@ class LoopComplexityFamily(ItemFamily):
         shape = rng.choices([_single_nest, _sequential, _geometric], weights=[6, 2, 1])[0]
         problem = shape(rng)
         key = render(problem.key)
-        distractors = pick_distractors(
-            key, (render(c) for c in problem.wrong), (render(c) for c in _FALLBACK)
-        )
+        distractors = pick_distractors(key, (render(c) for c in problem.wrong), (render(c) for c in _FALLBACK))
         stem = (
             f"{rng.choice(_ASKS)} Each `count += 1` costs constant time; give the tightest bound.\n\n"
             f"{fence(problem.code, 'python')}"

@@ -57,19 +57,13 @@ def _explain(value: int, source: int, target: int) -> str:
         bits = bits.zfill((len(bits) + 3) // 4 * 4)
         groups = [bits[i : i + 4] for i in range(0, len(bits), 4)]
         nibbles = ", ".join(f"{g} = {DIGITS[int(g, 2)]}" for g in groups)
-        return (
-            "Each hex digit is exactly four bits. "
-            f"Grouping the bits from the right: {nibbles}. So {src} = {dst}."
-        )
+        return f"Each hex digit is exactly four bits. Grouping the bits from the right: {nibbles}. So {src} = {dst}."
     if {source, target} == {2, 8}:
         bits = bare(value, 2)
         bits = bits.zfill((len(bits) + 2) // 3 * 3)
         groups = [bits[i : i + 3] for i in range(0, len(bits), 3)]
         triples = ", ".join(f"{g} = {int(g, 2)}" for g in groups)
-        return (
-            "Each octal digit is exactly three bits. "
-            f"Grouping the bits from the right: {triples}. So {src} = {dst}."
-        )
+        return f"Each octal digit is exactly three bits. Grouping the bits from the right: {triples}. So {src} = {dst}."
     steps = []
     if source != 10:
         steps.append(

@@ -119,11 +119,7 @@ def _accumulate(rng: random.Random) -> Snippet:
 
     def build(lo: int, hi: int, cmp: str, add: str) -> str:
         return (
-            f"{acc} = 0\n"
-            f"for i in range({lo}, {hi}):\n"
-            f"    if i % {k} {cmp} {r}:\n"
-            f"        {acc} += {add}\n"
-            f"print({acc})\n"
+            f"{acc} = 0\nfor i in range({lo}, {hi}):\n    if i % {k} {cmp} {r}:\n        {acc} += {add}\nprint({acc})\n"
         )
 
     other_op = "i" if op == "1" else "1"
@@ -220,11 +216,7 @@ def _dict_updates(rng: random.Random) -> Snippet:
     for skip in range(1, len(lines) - 1):
         mutants.append("\n".join(line for i, line in enumerate(lines) if i != skip) + "\n")
     additive = [
-        (
-            f'stock["{k1}"] = stock["{k1}"] + {v3}\nstock["{k3}"] = {v4}'
-            if line.startswith("stock.update")
-            else line
-        )
+        (f'stock["{k1}"] = stock["{k1}"] + {v3}\nstock["{k3}"] = {v4}' if line.startswith("stock.update") else line)
         for line in lines
     ]
     mutants.insert(0, "\n".join(additive) + "\n")
@@ -469,20 +461,10 @@ def _nested_break(rng: random.Random) -> Snippet:
 def _aliasing(rng: random.Random) -> Snippet:
     x, y, z, p, q, r = rng.sample(range(1, 40), 6)
     copy_expr = rng.choice(["a[:]", "list(a)", "a.copy()"])
-    printer = rng.choice(
-        ["print(a, c)", "print(len(a), len(b), len(c))", "print(b[0], c[0], len(a))", "print(b, c)"]
-    )
+    printer = rng.choice(["print(a, c)", "print(len(a), len(b), len(c))", "print(b[0], c[0], len(a))", "print(b, c)"])
 
     def build(b_expr: str, c_expr: str) -> str:
-        return (
-            f"a = [{x}, {y}, {z}]\n"
-            f"b = {b_expr}\n"
-            f"c = {c_expr}\n"
-            f"b.append({p})\n"
-            f"c.append({q})\n"
-            f"a[0] = {r}\n"
-            f"{printer}\n"
-        )
+        return f"a = [{x}, {y}, {z}]\nb = {b_expr}\nc = {c_expr}\nb.append({p})\nc.append({q})\na[0] = {r}\n{printer}\n"
 
     mutants = [build(copy_expr, copy_expr), build("a", "a"), build(copy_expr, "a")]
 
@@ -684,11 +666,7 @@ def _mutable_default(rng: random.Random) -> Snippet:
 
     def build(header: str, body: str, call_lines: list[str]) -> str:
         return (
-            header
-            + body
-            + "    bucket.append(item)\n    return bucket\n\n"
-            + "\n".join(call_lines)
-            + f"\n{printer}\n"
+            header + body + "    bucket.append(item)\n    return bucket\n\n" + "\n".join(call_lines) + f"\n{printer}\n"
         )
 
     shared = ("def add(item, bucket=[]):\n", "")
@@ -700,11 +678,7 @@ def _mutable_default(rng: random.Random) -> Snippet:
     mutants.append(build(*shared, calls[1:]))
 
     def explain(out: str, ns: dict[str, object]) -> str:
-        extra = (
-            f" The call add({v2}, []) uses its own new list and does not touch the default."
-            if explicit
-            else ""
-        )
+        extra = f" The call add({v2}, []) uses its own new list and does not touch the default." if explicit else ""
         return (
             "The default list is created once, when def runs, and every call that omits bucket appends to "
             f"that same list.{extra} So the last call sees the accumulated list, and the output is {out}."
@@ -739,9 +713,7 @@ class _PythonTraceFamily(ItemFamily):
                 continue
             if mutant_output and "\n" not in mutant_output:
                 mutant_outputs.append(mutant_output)
-        fallback = (
-            int_perturbations(output) if any(ch.isdigit() for ch in output) else text_perturbations(output)
-        )
+        fallback = int_perturbations(output) if any(ch.isdigit() for ch in output) else text_perturbations(output)
         distractors = pick_distractors(output, mutant_outputs, fallback)
         stem = f"{rng.choice(_INTROS)}\n\n{fence(snippet.code, 'python')}"
         return stem, output, distractors, snippet.explain(output, namespace)

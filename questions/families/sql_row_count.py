@@ -283,8 +283,7 @@ def _not_and(rng: random.Random) -> Scenario:
     bonus = rng.choice([0, 100, 200])
     query = f"SELECT name FROM employees\nWHERE NOT (dept = '{x}' AND bonus > {bonus});"
     mutants = [
-        f"SELECT name FROM employees WHERE NOT (dept = '{x}' AND bonus > {bonus}) "
-        "OR dept IS NULL OR bonus IS NULL;",
+        f"SELECT name FROM employees WHERE NOT (dept = '{x}' AND bonus > {bonus}) OR dept IS NULL OR bonus IS NULL;",
         f"SELECT name FROM employees WHERE dept = '{x}' AND bonus > {bonus};",
         f"SELECT name FROM employees WHERE dept <> '{x}';",
     ]
@@ -302,9 +301,7 @@ def _not_and(rng: random.Random) -> Scenario:
 
 # ---------------------------------------------------------------- two tables (customers, orders)
 
-CUSTOMER_DDL = (
-    "CREATE TABLE customers (\n    id INTEGER PRIMARY KEY,\n    name TEXT NOT NULL,\n    city TEXT\n);"
-)
+CUSTOMER_DDL = "CREATE TABLE customers (\n    id INTEGER PRIMARY KEY,\n    name TEXT NOT NULL,\n    city TEXT\n);"
 ORDER_DDL = (
     "CREATE TABLE orders (\n"
     "    id INTEGER PRIMARY KEY,\n"
@@ -335,9 +332,7 @@ def _shop(rng: random.Random) -> tuple[str, list[CustomerRow], list[OrderRow]]:
         customer = buyers[i] if i < len(buyers) else rng.choice(buyers)
         orders.append((100 + i + 1, customer, rng.randrange(10, 205, 5), rng.choice(STATUSES)))
     rng.shuffle(orders)
-    orders = [
-        (100 + i + 1, customer, amount, status) for i, (_, customer, amount, status) in enumerate(orders)
-    ]
+    orders = [(100 + i + 1, customer, amount, status) for i, (_, customer, amount, status) in enumerate(orders)]
     setup = "\n".join(
         [
             CUSTOMER_DDL,
@@ -360,9 +355,7 @@ def _left_join(rng: random.Random) -> Scenario:
 
     def explain(count: Callable[[str], int]) -> str:
         matched = count("SELECT 1 FROM customers c JOIN orders o ON o.customer_id = c.id")
-        lonely = count(
-            "SELECT 1 FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)"
-        )
+        lonely = count("SELECT 1 FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)")
         return (
             f"A LEFT JOIN returns one row per matching (customer, order) pair ({matched}) plus one row with "
             f"NULL order columns for each customer without orders ({lonely}): {plural(matched + lonely)}."
@@ -411,9 +404,7 @@ def _left_join_on(rng: random.Random) -> Scenario:
     ]
 
     def explain(count: Callable[[str], int]) -> str:
-        matched = count(
-            f"SELECT 1 FROM customers c JOIN orders o ON o.customer_id = c.id AND o.amount > {amount}"
-        )
+        matched = count(f"SELECT 1 FROM customers c JOIN orders o ON o.customer_id = c.id AND o.amount > {amount}")
         return (
             f"A condition in ON only decides which orders match; every customer is still kept. "
             f"{matched} (customer, order) pairs have amount > {amount}, and each customer with no such "
@@ -425,13 +416,9 @@ def _left_join_on(rng: random.Random) -> Scenario:
 
 def _anti_join(rng: random.Random) -> Scenario:
     setup, _customers, _orders = _shop(rng)
-    query = (
-        "SELECT c.name\nFROM customers AS c\n"
-        "LEFT JOIN orders AS o ON o.customer_id = c.id\nWHERE o.id IS NULL;"
-    )
+    query = "SELECT c.name\nFROM customers AS c\nLEFT JOIN orders AS o ON o.customer_id = c.id\nWHERE o.id IS NULL;"
     mutants = [
-        "SELECT c.name FROM customers AS c LEFT JOIN orders "
-        "AS o ON o.customer_id = c.id WHERE o.id IS NOT NULL;",
+        "SELECT c.name FROM customers AS c LEFT JOIN orders AS o ON o.customer_id = c.id WHERE o.id IS NOT NULL;",
         "SELECT name FROM customers;",
         "SELECT DISTINCT customer_id FROM orders;",
     ]
@@ -450,10 +437,7 @@ def _group_having(rng: random.Random) -> Scenario:
     setup, _customers, _orders = _shop(rng)
     if rng.random() < 0.5:
         threshold = rng.choice([2, 2, 3])
-        query = (
-            "SELECT customer_id, COUNT(*) AS n\nFROM orders\nGROUP BY customer_id\n"
-            f"HAVING COUNT(*) >= {threshold};"
-        )
+        query = f"SELECT customer_id, COUNT(*) AS n\nFROM orders\nGROUP BY customer_id\nHAVING COUNT(*) >= {threshold};"
         mutants = [
             "SELECT customer_id, COUNT(*) FROM orders GROUP BY customer_id;",
             f"SELECT customer_id, COUNT(*) FROM orders GROUP BY customer_id HAVING COUNT(*) > {threshold};",
@@ -470,8 +454,7 @@ def _group_having(rng: random.Random) -> Scenario:
         return Scenario(setup, query, mutants, explain)
     amount = rng.choice([100, 150, 200, 250])
     query = (
-        "SELECT customer_id, SUM(amount) AS total\nFROM orders\nGROUP BY customer_id\n"
-        f"HAVING SUM(amount) > {amount};"
+        f"SELECT customer_id, SUM(amount) AS total\nFROM orders\nGROUP BY customer_id\nHAVING SUM(amount) > {amount};"
     )
     mutants = [
         f"SELECT customer_id, SUM(amount) FROM orders WHERE amount > {amount} GROUP BY customer_id;",
@@ -552,10 +535,7 @@ class _SqlRowCountFamily(ItemFamily):
         nearby = [str(key + d) for d in (1, -1, 2, -2, 3, 4, 5) if key + d >= 0]
         distractors = pick_distractors(str(key), mutant_counts, nearby)
         tables = "this table" if setup.count("CREATE TABLE") == 1 else "these tables"
-        stem = (
-            f"Consider {tables} in SQLite:\n\n{fence(setup, 'sql')}\n\n"
-            f"{rng.choice(_ASKS)}\n\n{fence(query, 'sql')}"
-        )
+        stem = f"Consider {tables} in SQLite:\n\n{fence(setup, 'sql')}\n\n{rng.choice(_ASKS)}\n\n{fence(query, 'sql')}"
         explanation = scenario.explain(lambda sql: count_rows(setup, sql))
         return stem, str(key), distractors, explanation
 

@@ -16,16 +16,12 @@ from serve_app.schemas import ApplicationRead, CandidatesAdd, SkillSpec, TestCre
 router = APIRouter(prefix="/api/tests", tags=["tests"])
 
 
-def _check_generator_covers(
-    questions: QuestionSource, generator: GeneratorKind, skills: list[SkillSpec]
-) -> None:
+def _check_generator_covers(questions: QuestionSource, generator: GeneratorKind, skills: list[SkillSpec]) -> None:
     if generator is GeneratorKind.BANK:
         uncovered = [skill.name for skill in skills if not questions.covers(skill.name)]
         if uncovered:
             known = ", ".join(coverage.name for coverage in questions.skills())
-            raise InvalidRequest(
-                f"the bank generator has no items for {', '.join(uncovered)}; known skills: {known}"
-            )
+            raise InvalidRequest(f"the bank generator has no items for {', '.join(uncovered)}; known skills: {known}")
 
 
 def test_view(test: Test) -> TestRead:
@@ -69,9 +65,7 @@ async def read_test(test_id: int, _: StaffUser, session: SessionDep) -> TestRead
 
 
 @router.patch("/{test_id}", response_model=TestRead)
-async def update_test(
-    test_id: int, body: TestUpdate, _: StaffUser, state: StateDep, session: SessionDep
-) -> TestRead:
+async def update_test(test_id: int, body: TestUpdate, _: StaffUser, state: StateDep, session: SessionDep) -> TestRead:
     test = await catalog.get_test(session, test_id)
     changes = body.model_dump(exclude_unset=True)
     generator = body.generator or test.generator
@@ -82,9 +76,7 @@ async def update_test(
 
 
 @router.post("/{test_id}/candidates", response_model=list[ApplicationRead])
-async def add_candidates(
-    test_id: int, body: CandidatesAdd, _: StaffUser, session: SessionDep
-) -> list[ApplicationRead]:
+async def add_candidates(test_id: int, body: CandidatesAdd, _: StaffUser, session: SessionDep) -> list[ApplicationRead]:
     test = await catalog.get_test(session, test_id)
     applications = await catalog.add_candidates(session, test, body.user_ids, body.extra_time_minutes)
     return [application_view(application) for application in applications]
@@ -93,6 +85,4 @@ async def add_candidates(
 @router.get("/{test_id}/candidates", response_model=list[ApplicationRead])
 async def list_candidates(test_id: int, _: StaffUser, session: SessionDep) -> list[ApplicationRead]:
     await catalog.get_test(session, test_id)
-    return [
-        application_view(application) for application in await catalog.list_applications(session, test_id)
-    ]
+    return [application_view(application) for application in await catalog.list_applications(session, test_id)]

@@ -33,9 +33,7 @@ def cli_env(backend: str, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def assess(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ASSESS, *args], env=env, capture_output=True, text=True, timeout=120, cwd=env.get("PWD")
-    )
+    return subprocess.run([ASSESS, *args], env=env, capture_output=True, text=True, timeout=120, cwd=env.get("PWD"))
 
 
 def test_bank_check_passes_and_prints_the_table() -> None:

@@ -493,9 +493,7 @@ def test_http_options_never_hand_typed() -> None:
         for item in items_of(FAMILIES_BY_NAME[name]):
             keys.add(int(item.correct_text.split()[0]))
         assert len(keys) >= 8, keys
-    advanced = {
-        int(item.correct_text.split()[0]) for item in items_of(FAMILIES_BY_NAME["http_status_advanced"])
-    }
+    advanced = {int(item.correct_text.split()[0]) for item in items_of(FAMILIES_BY_NAME["http_status_advanced"])}
     assert {304, 307, 409, 412, 415, 422} <= advanced
 
 

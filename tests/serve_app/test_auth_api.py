@@ -41,9 +41,7 @@ def test_bad_logins_are_refused_with_a_reason(server: Server, form: dict[str, st
     assert response.status_code == status
     assert response.json()["detail"]
     if status == 401:
-        assert (
-            response.json()["detail"] == "incorrect email or password"
-        )  # the same for both: no user probing
+        assert response.json()["detail"] == "incorrect email or password"  # the same for both: no user probing
         assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -55,9 +53,7 @@ def test_login_needs_a_form_not_json(server: Server) -> None:
 
 def test_oversized_login_body_is_refused(server: Server) -> None:
     with server.client() as client:
-        response = client.post(
-            "/auth/token", data={"username": ADMIN_EMAIL, "password": "x" * (2 * 1024 * 1024)}
-        )
+        response = client.post("/auth/token", data={"username": ADMIN_EMAIL, "password": "x" * (2 * 1024 * 1024)})
     assert response.status_code == 413
     assert "exceeds" in response.json()["detail"]
 

@@ -93,15 +93,11 @@ def test_duplicate_and_conflicting_submits_store_nothing_new(server, make_live_t
         client = await connected(server, live)
         started, question = await client.start()
         first, _, _ = await client.answer(question, option="c")
-        await client.send(
-            "submit_answer", question_id=question["question_id"], selected_option="c", request_id="r1"
-        )
+        await client.send("submit_answer", question_id=question["question_id"], selected_option="c", request_id="r1")
         again = await client.expect("answer_feedback")
         assert again["duplicate"] is True
         assert (again["correct"], again["correct_option"]) == (first["correct"], first["correct_option"])
-        await client.send(
-            "submit_answer", question_id=question["question_id"], selected_option="d", request_id="r2"
-        )
+        await client.send("submit_answer", question_id=question["question_id"], selected_option="d", request_id="r2")
         refused = await client.expect("error")
         assert (refused["code"], refused["request_id"]) == ("already_answered", "r2")
         await client.close()
@@ -255,9 +251,7 @@ def test_who_may_connect_to_which_test(server, admin_token: str, make_live_test,
     ],
     ids=["draft", "not-yet-open"],
 )
-def test_start_is_refused_outside_the_rules(
-    server, make_live_test, test_fields: dict[str, Any], code: str
-) -> None:  # type: ignore[no-untyped-def]
+def test_start_is_refused_outside_the_rules(server, make_live_test, test_fields: dict[str, Any], code: str) -> None:  # type: ignore[no-untyped-def]
     live = make_live_test(**test_fields)
 
     async def scenario() -> str:
@@ -284,9 +278,7 @@ def test_closed_window_and_exhausted_attempts(server, admin, make_live_test) -> 
         await client.close()
 
     run(take_once())
-    admin.patch(
-        f"/api/tests/{live.test_id}", json={"max_attempts": 2, "ends_at": datetime.now(UTC).isoformat()}
-    )
+    admin.patch(f"/api/tests/{live.test_id}", json={"max_attempts": 2, "ends_at": datetime.now(UTC).isoformat()})
 
     async def after_window() -> str:
         client = await connected(server, live)
@@ -353,9 +345,7 @@ def test_answers_after_the_deadline_are_refused_and_the_attempt_finalized(server
         client = await connected(server, live)
         started, question = await client.start()
         past = datetime.now(UTC) - timedelta(seconds=5)
-        await execute(
-            server, update(Attempt).where(Attempt.id == started["attempt_id"]).values(deadline=past)
-        )
+        await execute(server, update(Attempt).where(Attempt.id == started["attempt_id"]).values(deadline=past))
         await client.send("submit_answer", question_id=question["question_id"], selected_option="a")
         assert (await client.expect("error"))["code"] == "time_expired"
         completed = await client.expect("assessment_completed")
@@ -385,9 +375,9 @@ def test_extra_time_moves_the_deadline(server, admin, make_live_test) -> None:  
         json={"user_ids": [live.candidate.id], "extra_time_minutes": 20},
     )
     resumed = run(scenario())
-    assert datetime.fromisoformat(resumed["deadline"]) - datetime.fromisoformat(
-        started["started_at"]
-    ) == timedelta(minutes=30)
+    assert datetime.fromisoformat(resumed["deadline"]) - datetime.fromisoformat(started["started_at"]) == timedelta(
+        minutes=30
+    )
 
 
 def test_rate_limit(server, make_live_test) -> None:  # type: ignore[no-untyped-def]

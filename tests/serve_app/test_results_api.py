@@ -118,9 +118,7 @@ def test_results_report_and_item_analysis_match_hand_computed_values(server, adm
             ("sql-001", "sql", "d", "d"),
         ],
     )
-    seed_attempt(
-        server.settings.database_url, test_id, carol.id, [("python-001", "python", "a", "a")], finished=False
-    )
+    seed_attempt(server.settings.database_url, test_id, carol.id, [("python-001", "python", "a", "a")], finished=False)
 
     results = admin.get(f"/api/tests/{test_id}/results").json()
     by_user = {row["user_id"]: row for row in results}
@@ -142,8 +140,7 @@ def test_results_report_and_item_analysis_match_hand_computed_values(server, adm
     report = admin.get(f"/api/attempts/{alice_attempt}").json()
     assert report["test_title"] == "Backend screening"
     assert [
-        (r["item_id"], r["selected_option"], r["correct_option"], r["is_correct"])
-        for r in report["responses"]
+        (r["item_id"], r["selected_option"], r["correct_option"], r["is_correct"]) for r in report["responses"]
     ] == [("python-001", "a", "a", True), ("python-002", "c", "b", False), ("sql-001", "d", "d", True)]
     assert report["responses"][1]["stem"] == "Stem of python-002"
     assert report["responses"][1]["explanation"] == "Because b."

@@ -20,9 +20,7 @@ def test_recruiter_creates_a_draft_test_with_a_blueprint(server, make_user) -> N
         assert test["blueprint"] == {"python": 6, "sql": 3, "algorithms": 3}
         assert test["skills"][2] == {"name": "algorithms", "weight": 1.0, "prerequisites": ["python"]}
         assert client.get(f"/api/tests/{test['id']}").json() == test
-        assert test["id"] in [
-            listed["id"] for listed in client.get("/api/tests", params={"status": "draft"}).json()
-        ]
+        assert test["id"] in [listed["id"] for listed in client.get("/api/tests", params={"status": "draft"}).json()]
 
 
 def test_unknown_test_is_404(admin) -> None:  # type: ignore[no-untyped-def]

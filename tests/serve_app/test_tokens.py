@@ -63,9 +63,7 @@ def forge_unsigned(payload: dict[str, object]) -> str:
         ),
         (lambda: jwt.encode(claims(), SECRET, algorithm="HS512"), "algorithm"),
         (
-            lambda: jwt.encode(
-                claims(exp=int(datetime.now(UTC).timestamp()) - 10), SECRET, algorithm="HS256"
-            ),
+            lambda: jwt.encode(claims(exp=int(datetime.now(UTC).timestamp()) - 10), SECRET, algorithm="HS256"),
             "expired",
         ),
         (lambda: jwt.encode(claims(aud="someone-else"), SECRET, algorithm="HS256"), "audience"),
@@ -74,9 +72,7 @@ def forge_unsigned(payload: dict[str, object]) -> str:
         (lambda: jwt.encode(claims(exp=None), SECRET, algorithm="HS256"), "invalid"),
         (lambda: jwt.encode(claims(aud=None), SECRET, algorithm="HS256"), "invalid"),
         (
-            lambda: jwt.encode(
-                claims(nbf=int((datetime.now(UTC) + timedelta(hours=1)).timestamp())), SECRET, "HS256"
-            ),
+            lambda: jwt.encode(claims(nbf=int((datetime.now(UTC) + timedelta(hours=1)).timestamp())), SECRET, "HS256"),
             "not yet valid",
         ),
         (lambda: jwt.encode(claims(sub="not-a-number"), SECRET, algorithm="HS256"), "malformed"),

@@ -91,9 +91,7 @@ def upgrade() -> None:
         ),
         sa.Column(
             "generator",
-            sa.Enum(
-                "bank", "llm", name="generator_kind", native_enum=False, create_constraint=True, length=32
-            ),
+            sa.Enum("bank", "llm", name="generator_kind", native_enum=False, create_constraint=True, length=32),
             nullable=False,
         ),
         sa.Column("passing_score", sa.Float(), nullable=False),
@@ -107,9 +105,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "min_questions >= 1 AND min_questions <= max_questions", name=op.f("ck_tests_question_bounds")
         ),
-        sa.CheckConstraint(
-            "passing_score >= 0 AND passing_score <= 100", name=op.f("ck_tests_passing_score_percent")
-        ),
+        sa.CheckConstraint("passing_score >= 0 AND passing_score <= 100", name=op.f("ck_tests_passing_score_percent")),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["users.id"], name=op.f("fk_tests_created_by_id_users"), ondelete="SET NULL"
         ),
@@ -137,9 +133,7 @@ def upgrade() -> None:
         ),
         sa.Column("invited_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "extra_time_minutes >= 0", name=op.f("ck_candidate_applications_non_negative_extra_time")
-        ),
+        sa.CheckConstraint("extra_time_minutes >= 0", name=op.f("ck_candidate_applications_non_negative_extra_time")),
         sa.ForeignKeyConstraint(
             ["test_id"],
             ["tests.id"],
@@ -209,12 +203,8 @@ def upgrade() -> None:
             name=op.f("fk_attempts_application_id_candidate_applications"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["test_id"], ["tests.id"], name=op.f("fk_attempts_test_id_tests"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_attempts_user_id_users"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["test_id"], ["tests.id"], name=op.f("fk_attempts_test_id_tests"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_attempts_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attempts")),
         sa.UniqueConstraint("application_id", "number", name=op.f("uq_attempts_application_id_number")),
     )
