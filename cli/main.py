@@ -160,6 +160,30 @@ def bank_check(seeds: Annotated[int, typer.Option(help="Variants to generate per
 
 
 @app.command()
+def client(
+    token: Annotated[str, typer.Option(help="The candidate's access token")],
+    test_id: Annotated[int, typer.Option(help="The test to take")],
+    url: Annotated[str, typer.Option(help="The server's WebSocket base URL")] = "ws://127.0.0.1:8000",
+    auto: Annotated[bool, typer.Option(help="Answer automatically instead of asking")] = False,
+    accuracy: Annotated[float, typer.Option(min=0.0, max=1.0, help="With --auto: share answered correctly")] = 0.7,
+    seed: Annotated[int, typer.Option(help="With --auto: random seed")] = 0,
+) -> None:
+    """Take an assessment in the terminal over the WebSocket protocol; exit 1 on a protocol error."""
+    import random
+
+    from cli.client import AutoAnswerer, ProtocolFailure, print_result, take_assessment
+
+    answerer = AutoAnswerer(accuracy, random.Random(seed)) if auto else None
+    endpoint = f"{url.rstrip('/')}/ws/assessment?token={token}&test_id={test_id}"
+    try:
+        result = asyncio.run(take_assessment(endpoint, console, answerer))
+    except (ProtocolFailure, OSError) as failure:
+        console.print(f"[red]Protocol error:[/red] {failure}")
+        raise typer.Exit(1) from None
+    print_result(console, result)
+
+
+@app.command()
 def serve(
     address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local one")] = None,
 ) -> None:

@@ -114,3 +114,33 @@ def test_serve_joins_a_running_cluster_and_leaves_it_intact(server, ray_serve: i
     assert "deleting the 'assess' application" in remaining
     with server.client() as client:  # the session's own application is untouched
         assert client.get("/healthz").status_code == 200
+
+
+def test_the_terminal_client_takes_a_whole_assessment(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
+    live = make_live_test(max_questions=5, min_questions=2)
+    base = server.base_url.replace("http://", "ws://")
+    args = [
+        "client",
+        "--token",
+        live.candidate.token,
+        "--test-id",
+        str(live.test_id),
+        "--url",
+        base,
+        "--auto",
+        "--accuracy",
+        "1.0",
+    ]
+    result = subprocess.run(
+        [ASSESS, *args], capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "200"}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Assessment completed" in result.stdout
+    assert "Reason: completed" in result.stdout
+    assert "Score: 5/5" in result.stdout  # the bank oracle at accuracy 1.0 answers every bank item right
+
+    refused = subprocess.run(
+        [ASSESS, *args[:1], "--token", "bad", *args[3:]], capture_output=True, text=True, timeout=180
+    )
+    assert refused.returncode == 1
+    assert "code 4401" in refused.stdout

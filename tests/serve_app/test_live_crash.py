@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-
 from conftest import free_port, make_database_url
 from live_client import LiveClient, ws_url
+from sqlalchemy import func, select
+
 from persistence.database import Database
 from persistence.migrate import upgrade
 from persistence.models import Response
