@@ -1,0 +1,163 @@
+"""The WebSocket connection of the live protocol: one receive loop, close codes settled in one place.
+
+After Starlette's `WebSocketEndpoint`: `ProtocolConnection.run` owns accept, authentication, the Origin
+check, the frame size limit, the rate limit, the idle timeout, decoding and error frames; endpoints fill
+in `on_connect`, `on_message` and `on_disconnect`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from domain.errors import AuthenticationFailed, Refused
+from persistence.models import User
+from serve_app import protocol
+from serve_app.rate_limit import TokenBucket
+from serve_app.state import ReplicaState
+
+logger = logging.getLogger(__name__)
+
+
+class CloseConnection(Exception):
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def bearer_from_subprotocols(websocket: WebSocket) -> str | None:
+    """The token from `Sec-WebSocket-Protocol: bearer, <JWT>`, the header-free way for browsers."""
+    offered = [part.strip() for part in websocket.headers.get("sec-websocket-protocol", "").split(",")]
+    if len(offered) >= 2 and offered[0].lower() == "bearer":
+        return offered[1]
+    return None
+
+
+class ProtocolConnection(ABC):
+    def __init__(self, websocket: WebSocket, state: ReplicaState) -> None:
+        self.websocket = websocket
+        self.state = state
+        self.connection_id = uuid.uuid4().hex
+        self.bucket = TokenBucket(state.settings.rate_limit_per_s, state.settings.rate_limit_burst)
+        self._user: User | None = None
+
+    @property
+    def user(self) -> User:
+        assert self._user is not None, "authenticated in open()"
+        return self._user
+
+    # -- what endpoints fill in ---------------------------------------------------------------------------
+
+    @abstractmethod
+    async def on_connect(self) -> None:
+        """Send `auth_success` (and refuse the connection if the user may not use this endpoint)."""
+
+    @abstractmethod
+    async def on_message(self, request: protocol.AnyClientMessage) -> None:
+        """Handle one decoded message other than `heartbeat`; raise `Refused` for an error frame."""
+
+    async def on_disconnect(self) -> None:
+        return None
+
+    # -- the connection's life ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        close_code, reason = 1000, ""
+        try:
+            await self.open()
+            await self.receive_loop()
+        except CloseConnection as close:
+            close_code, reason = close.code, close.reason
+        except WebSocketDisconnect:
+            return
+        finally:
+            await self.on_disconnect()
+        await self.close(close_code, reason)
+
+    async def open(self) -> None:
+        """Accept, then check the Origin and the token before anything else is sent."""
+        websocket = self.websocket
+        subprotocol_token = bearer_from_subprotocols(websocket)
+        await websocket.accept(subprotocol="bearer" if subprotocol_token else None)
+        origin = websocket.headers.get("origin")
+        if origin is not None and origin.rstrip("/") not in self.state.settings.allowed_origins:
+            raise CloseConnection(protocol.CLOSE_FORBIDDEN, "origin not allowed")
+        token = websocket.query_params.get("token") or subprotocol_token
+        try:
+            claims = self.state.tokens.verify(token or "")
+            async with self.state.database.transaction() as session:
+                user = await session.get(User, claims.user_id)
+        except AuthenticationFailed:
+            raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "authentication failed") from None
+        if user is None or not user.is_active:
+            raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "authentication failed")
+        self._user = user
+        await self.on_connect()
+
+    async def refuse(self, code: str, message: str) -> None:
+        """An `error` frame, then close with 4403."""
+        await self.send(protocol.Error(code=code, message=message).frame())
+        raise CloseConnection(protocol.CLOSE_FORBIDDEN, code)
+
+    async def receive_loop(self) -> None:
+        idle = self.state.settings.idle_timeout_s
+        while True:
+            try:
+                message = await asyncio.wait_for(self.websocket.receive(), timeout=idle)
+            except TimeoutError:
+                raise CloseConnection(protocol.CLOSE_GOING_AWAY, "idle timeout") from None
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            text = message.get("text")
+            if text is None:
+                if len(message.get("bytes") or b"") > protocol.MAX_FRAME_BYTES:
+                    raise CloseConnection(protocol.CLOSE_MESSAGE_TOO_LARGE, "frame too large")
+                await self.send_error(Refused("invalid_message", "binary frames are not supported; send JSON text"))
+                continue
+            if len(text) > protocol.MAX_FRAME_BYTES or len(text.encode("utf-8", "replace")) > protocol.MAX_FRAME_BYTES:
+                raise CloseConnection(protocol.CLOSE_MESSAGE_TOO_LARGE, "frame too large")
+            if not self.bucket.take():
+                await self.send_error(Refused("rate_limited", "too many messages; slow down"))
+                continue
+            try:
+                request = protocol.parse_client_message(text)
+            except Refused as error:
+                await self.send_error(error, protocol.request_id_of(error))
+                continue
+            try:
+                if isinstance(request, protocol.Heartbeat):
+                    await self.send(protocol.HeartbeatAck(server_time=datetime.now(UTC)).frame())
+                else:
+                    await self.on_message(request)
+            except Refused as error:
+                await self.send_error(error, request.request_id)
+            except (CloseConnection, WebSocketDisconnect, asyncio.CancelledError):
+                raise
+            except Exception:
+                logger.exception("connection %s: message failed", self.connection_id)
+                await self.send_error(
+                    Refused("internal", "the server could not handle that message; try again"), request.request_id
+                )
+
+    # -- sending ----------------------------------------------------------------------------------------
+
+    async def send(self, frame: str) -> None:
+        if self.websocket.application_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError):  # the client went away mid-send
+                await self.websocket.send_text(frame)
+
+    async def send_error(self, error: Refused, request_id: str | None = None) -> None:
+        await self.send(protocol.Error(code=error.code, message=error.message, request_id=request_id).frame())
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if self.websocket.application_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError):
+                await self.websocket.close(code=code, reason=reason)
