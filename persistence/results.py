@@ -93,3 +93,14 @@ def skill_breakdown(responses: Sequence[Response]) -> dict[str, tuple[int, int]]
         breakdown[response.skill][0] += 1
         breakdown[response.skill][1] += int(response.is_correct)
     return {skill: (answered, correct) for skill, (answered, correct) in breakdown.items()}
+
+
+async def finished_attempts_of_candidate(session: AsyncSession, user_id: int) -> list[tuple[Attempt, Test]]:
+    """The candidate's finished attempts with their tests, oldest first (so the last per test wins)."""
+    rows = await session.execute(
+        select(Attempt, Test)
+        .join(Test, Test.id == Attempt.test_id)
+        .where(Attempt.user_id == user_id, Attempt.finished_at.is_not(None))
+        .order_by(Attempt.finished_at, Attempt.id)
+    )
+    return [(attempt, test) for attempt, test in rows.all()]

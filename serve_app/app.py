@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from config.settings import Settings
 from domain.errors import Conflict
 from persistence import users
-from serve_app import live
+from serve_app import chat, live
 from serve_app.api import assessments, auth, candidate, operations, results, skills
 from serve_app.api import users as users_api
 from serve_app.errors import install_error_handlers
@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.replica = state
     install_error_handlers(app)
-    for module in (auth, users_api, assessments, skills, candidate, results, operations, live):
+    for module in (auth, users_api, assessments, skills, candidate, results, operations, live, chat):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit)
     # A front end served from another allowed origin calls the REST API with a bearer header, not cookies.

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from langgraph.graph.state import CompiledStateGraph
 from ray.actor import ActorHandle
 
 from actors.registry import RegistryConfig, get_registry
 from config.settings import Settings
+from graphs.chat import build_chat_graph
 from persistence.database import Database
 from questions.source import QuestionSource
 from serve_app.metrics import HttpMetrics
@@ -22,12 +25,14 @@ class ReplicaState:
     questions: QuestionSource
     metrics: HttpMetrics
     registry: ActorHandle
+    chat: CompiledStateGraph[Any, Any, Any, Any]
 
     @classmethod
     def build(cls, settings: Settings) -> ReplicaState:
+        database = Database(settings.database_url)
         return cls(
             settings=settings,
-            database=Database(settings.database_url),
+            database=database,
             tokens=TokenService.from_settings(settings),
             questions=QuestionSource(),
             metrics=HttpMetrics(),
@@ -39,4 +44,5 @@ class ReplicaState:
                     idle_timeout_s=settings.session_idle_s,
                 )
             ),
+            chat=build_chat_graph(database),
         )

@@ -1,0 +1,176 @@
+"""The candidate's assistant on /ws/chat (LangGraph): answers from the candidate's own records only.
+
+classify ──> (secret? refuse) ──> look_up ──> compose ──> END
+
+It knows which tests the candidate may take, their windows and durations, attempts used and left, and
+the results of finished attempts; it says plainly what it cannot answer, and it never reveals questions
+or keys (it has no access to them: `look_up` reads applications and attempt summaries, not responses).
+Issue 6 lets a configured model phrase the answer; these deterministic answers stay as the fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from domain.scheduling import WindowState, window_state
+from persistence import catalog, results
+from persistence.database import Database
+
+Intent = Literal["secret", "results", "attempts", "duration", "window", "tests", "help", "unknown"]
+
+# First match wins, so the refusal comes before anything that might quote a test's contents.
+_PATTERNS: tuple[tuple[Intent, str], ...] = (
+    ("secret", r"\b(answers?|keys?|solutions?|cheat|correct (option|choice)|questions? (text|content))\b"),
+    ("results", r"\b(results?|scores?|passed|pass|fail(ed)?|grade|how did i do|marks?)\b"),
+    ("attempts", r"\b(attempts?|retakes?|retry|tries|try again|how many times)\b"),
+    ("duration", r"\b(how long|duration|minutes|time limit|extra time|how much time)\b"),
+    ("window", r"\b(window|when|opens?|closes?|deadline|until|available|start)\b"),
+    ("tests", r"\b(tests?|assessments?|exams?|invited|invitations?|take)\b"),
+    ("help", r"\b(hi|hello|hey|help|what can you)\b"),
+)
+INTENT_PATTERNS = tuple((intent, re.compile(pattern, re.IGNORECASE)) for intent, pattern in _PATTERNS)
+CAPABILITIES = (
+    "I can tell you which tests you may take, when their windows open and close, how long they last, "
+    "how many attempts you have left, and the results of attempts you finished."
+)
+
+
+class ChatState(TypedDict, total=False):
+    user_id: int
+    message: str
+    intent: Intent
+    facts: list[dict[str, Any]]
+    reply: str
+
+
+@dataclass(frozen=True)
+class TestFacts:
+    __test__ = False
+
+    test_id: int
+    title: str
+    window: WindowState
+    starts_at: datetime | None
+    ends_at: datetime | None
+    duration_minutes: int
+    extra_time_minutes: int
+    attempts_used: int
+    attempts_left: int
+    in_progress: bool
+    last_result: dict[str, Any] | None
+
+
+def classify(message: str) -> Intent:
+    return next((intent for intent, pattern in INTENT_PATTERNS if pattern.search(message)), "unknown")
+
+
+def _when(moment: datetime | None, missing: str) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else missing
+
+
+def _about(facts: list[TestFacts], message: str) -> list[TestFacts]:
+    """The tests the message names (by title or `test N`), or all of them."""
+    lowered = message.lower()
+    named = [
+        fact for fact in facts if fact.title.lower() in lowered or re.search(rf"\btest\s*#?{fact.test_id}\b", lowered)
+    ]
+    return named or facts
+
+
+def compose(intent: Intent, facts: list[TestFacts], message: str) -> str:
+    if intent == "secret":
+        return "I can't share questions, answers or keys. " + CAPABILITIES
+    if intent in ("help", "unknown"):
+        prefix = "I can't answer that from your records. " if intent == "unknown" else "Hello! "
+        return prefix + CAPABILITIES
+    if not facts:
+        return "You have no tests at the moment: nobody has invited you to a published test yet."
+    lines = []
+    for fact in _about(facts, message):
+        if intent == "tests":
+            state = {"open": "open now", "not_open": "not open yet", "closed": "closed"}[fact.window.value]
+            lines.append(f"{fact.title} (test {fact.test_id}): {state}, {fact.attempts_left} attempt(s) left.")
+        elif intent == "window":
+            lines.append(
+                f"{fact.title}: opens {_when(fact.starts_at, 'any time')}, closes {_when(fact.ends_at, 'never')}."
+            )
+        elif intent == "duration":
+            extra = f" plus {fact.extra_time_minutes} minutes of extra time" if fact.extra_time_minutes else ""
+            lines.append(f"{fact.title}: {fact.duration_minutes} minutes{extra} from the moment you start.")
+        elif intent == "attempts":
+            running = " One is in progress now." if fact.in_progress else ""
+            lines.append(
+                f"{fact.title}: you have used {fact.attempts_used} and have {fact.attempts_left} left.{running}"
+            )
+        else:  # results
+            result = fact.last_result
+            if result is None:
+                lines.append(f"{fact.title}: no finished attempt yet.")
+            else:
+                verdict = "passed" if result["passed"] else "did not pass"
+                lines.append(
+                    f"{fact.title}: attempt {result['number']} scored {result['score']}/{result['max_score']} "
+                    f"({result['percentage']}%), which {verdict}."
+                )
+    return "\n".join(lines)
+
+
+def build_chat_graph(database: Database) -> CompiledStateGraph[Any, Any, Any, Any]:
+    async def look_up(state: ChatState) -> ChatState:
+        now = datetime.now(UTC)
+        async with database.transaction() as session:
+            rows = await catalog.applications_of_candidate(session, state["user_id"])
+            finished = await results.finished_attempts_of_candidate(session, state["user_id"])
+        last_by_test: dict[int, dict[str, Any]] = {}
+        for attempt, test in finished:
+            percentage = round(100 * attempt.score / attempt.max_score, 2) if attempt.max_score else 0.0
+            last_by_test[test.id] = {
+                "number": attempt.number,
+                "score": attempt.score,
+                "max_score": attempt.max_score,
+                "percentage": percentage,
+                "passed": percentage >= test.passing_score,
+            }
+        facts = [
+            TestFacts(
+                test_id=test.id,
+                title=test.title,
+                window=window_state(test.starts_at, test.ends_at, now),
+                starts_at=test.starts_at,
+                ends_at=test.ends_at,
+                duration_minutes=test.duration_minutes,
+                extra_time_minutes=application.extra_time_minutes,
+                attempts_used=used,
+                attempts_left=max(test.max_attempts - used, 0),
+                in_progress=active is not None,
+                last_result=last_by_test.get(test.id),
+            )
+            for application, test, used, active in rows
+        ]
+        return {"facts": [vars(fact) for fact in facts]}
+
+    def classify_node(state: ChatState) -> ChatState:
+        return {"intent": classify(state["message"])}
+
+    def compose_node(state: ChatState) -> ChatState:
+        facts = [TestFacts(**fact) for fact in state.get("facts", [])]
+        return {"reply": compose(state["intent"], facts, state["message"])}
+
+    def needs_records(state: ChatState) -> Literal["look_up", "compose"]:
+        return "compose" if state["intent"] in ("secret", "help", "unknown") else "look_up"
+
+    builder = StateGraph(ChatState)
+    builder.add_node("classify", classify_node)
+    builder.add_node("look_up", look_up)
+    builder.add_node("compose", compose_node)
+    builder.add_edge(START, "classify")
+    builder.add_conditional_edges("classify", needs_records)
+    builder.add_edge("look_up", "compose")
+    builder.add_edge("compose", END)
+    return builder.compile()

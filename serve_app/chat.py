@@ -1,0 +1,37 @@
+"""/ws/chat: the candidate's assistant over the same protocol (`chat_message` in, `chat_response` out)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, WebSocket
+
+from domain.errors import Refused
+from serve_app import protocol
+from serve_app.connection import ProtocolConnection
+
+router = APIRouter()
+
+
+class ChatConnection(ProtocolConnection):
+    async def on_connect(self) -> None:
+        await self.send(
+            protocol.AuthSuccess(
+                user_id=self.user.id,
+                test_id=None,
+                connection_id=self.connection_id,
+                server_time=datetime.now(UTC),
+                active_attempt_id=None,
+            ).frame()
+        )
+
+    async def on_message(self, request: protocol.AnyClientMessage) -> None:
+        if not isinstance(request, protocol.ChatMessage):
+            raise Refused("unknown_type", f"{request.type} belongs on /ws/assessment")
+        answer = await self.state.chat.ainvoke({"user_id": self.user.id, "message": request.content})
+        await self.send(protocol.ChatResponse(content=answer["reply"]).frame())
+
+
+@router.websocket("/ws/chat")
+async def chat_socket(websocket: WebSocket) -> None:
+    await ChatConnection(websocket, websocket.app.state.replica).run()
