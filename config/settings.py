@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(5.0, gt=0, validation_alias=_env("ASSESS_SWEEP_INTERVAL_S"))
     rate_limit_per_s: float = Field(10.0, gt=0, validation_alias=_env("ASSESS_RATE_LIMIT_PER_S"))
     rate_limit_burst: int = Field(30, ge=1, validation_alias=_env("ASSESS_RATE_LIMIT_BURST"))
+    ingress: Literal["auto", "haproxy", "proxy"] = Field("auto", validation_alias=_env("ASSESS_INGRESS"))
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         ("http://127.0.0.1:8000", "http://localhost:8000"), validation_alias=_env("ASSESS_ALLOWED_ORIGINS")
     )

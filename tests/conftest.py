@@ -24,6 +24,8 @@ from config.settings import Settings
 from persistence.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("ASSESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Which HTTP ingress the session's cluster runs: `make test` runs the WebSocket tests under both.
+INGRESS = os.environ.get("ASSESS_TEST_INGRESS", "proxy")
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-for-tests"
 BACKENDS = ("sqlite", "postgresql")
@@ -33,6 +35,10 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def haproxy_side_ports() -> dict[str, str]:
+    return {"RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()), "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port())}
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,12 @@ def ray_serve() -> Iterator[int]:
     import ray
     from ray import serve
 
+    from actors.cluster import ingress_environment
+
     port = free_port()
+    os.environ.update(ingress_environment("haproxy" if INGRESS == "haproxy" else "proxy"))
+    # HAProxy's stats and metrics listeners default to fixed ports: keep clusters on one machine apart.
+    os.environ.update(haproxy_side_ports())
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     yield port

@@ -116,6 +116,7 @@ def test_serve_joins_a_running_cluster_and_leaves_it_intact(server, ray_serve: i
         assert client.get("/healthz").status_code == 200
 
 
+@pytest.mark.websocket
 def test_the_terminal_client_takes_a_whole_assessment(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
     live = make_live_test(max_questions=5, min_questions=2)
     base = server.base_url.replace("http://", "ws://")

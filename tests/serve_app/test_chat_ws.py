@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import websockets
 from conftest import Server
 from live_client import LiveClient, ws_url
+
+pytestmark = pytest.mark.websocket
 
 
 def chat_url(server: Server, token: str) -> str:

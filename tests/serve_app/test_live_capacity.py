@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from conftest import Server
 from live_client import LiveClient, ws_url
+
+pytestmark = pytest.mark.websocket
 
 SOCKETS = 300
 

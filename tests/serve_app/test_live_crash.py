@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port, make_database_url
+from conftest import free_port, haproxy_side_ports, make_database_url
 from live_client import LiveClient, ws_url
 from sqlalchemy import func, select
 
 from persistence.database import Database
 from persistence.migrate import upgrade
 from persistence.models import Response
+
+pytestmark = pytest.mark.websocket
 
 ASSESS = str(Path(sys.executable).with_name("assess"))
 SECRET = "crash-test-secret-key-that-is-long-enough-0123456789"
@@ -34,8 +36,10 @@ class ServerProcess:
         self.env = env
         self.ray_dir = ray_dir
         self.process: subprocess.Popen[str] | None = None
+        self.haproxies_before: set[int] = set()
 
     def start(self) -> None:
+        self.haproxies_before = haproxy_pids()
         self.process = subprocess.Popen(
             [ASSESS, "serve"],
             env=self.env,
@@ -59,6 +63,14 @@ class ServerProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=60)
         subprocess.run(["pkill", "-9", "-f", self.ray_dir], check=False)
+        for pid in haproxy_pids() - self.haproxies_before:  # Ray's HAProxy runs outside its temp dir
+            with _ignore_missing():
+                os.kill(pid, signal.SIGKILL)
+
+
+def haproxy_pids() -> set[int]:
+    found = subprocess.run(["pgrep", "-f", "haproxy-serve"], capture_output=True, text=True).stdout
+    return {int(pid) for pid in found.split()}
 
 
 class _ignore_missing:
@@ -81,6 +93,7 @@ def crashable(backend: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, dic
         "ASSESS_ENVIRONMENT": "development",
         "ASSESS_PORT": str(free_port()),
         "RAY_TMPDIR": ray_dir,
+        **haproxy_side_ports(),
     }
     subprocess.run([ASSESS, "demo"], env=env, check=True, capture_output=True, timeout=120)
     server = ServerProcess(env, ray_dir)

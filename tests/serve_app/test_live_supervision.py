@@ -19,6 +19,8 @@ from persistence.database import Database
 from persistence.migrate import upgrade
 from persistence.models import Attempt, CandidateApplication, Response
 
+pytestmark = pytest.mark.websocket
+
 
 async def execute(server: Server, statement: Any) -> Any:
     database = Database(server.settings.database_url)

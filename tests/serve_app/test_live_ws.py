@@ -19,6 +19,8 @@ from sqlalchemy import func, select, update
 from persistence.database import Database
 from persistence.models import Attempt, Response
 
+pytestmark = pytest.mark.websocket
+
 
 def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coroutine)
