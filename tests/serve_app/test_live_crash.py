@@ -37,24 +37,28 @@ class ServerProcess:
         self.ray_dir = ray_dir
         self.process: subprocess.Popen[str] | None = None
         self.haproxies_before: set[int] = set()
+        self.log = Path(ray_dir + ".log")
 
     def start(self) -> None:
+        """Start `assess serve` and wait until it reports that it serves (its output goes to a log file)."""
         self.haproxies_before = haproxy_pids()
-        self.process = subprocess.Popen(
-            [ASSESS, "serve"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        assert self.process.stdout is not None
-        lines = []
-        for line in self.process.stdout:  # blocks until the application is up (or the process ends)
-            lines.append(line)
-            if "Serving on" in line:
-                return
-        raise AssertionError("the server did not start:\n" + "".join(lines))
+        self.log = Path(self.ray_dir + ".log")
+        self.log.write_text("")
+        with self.log.open("a") as sink:
+            self.process = subprocess.Popen(
+                [ASSESS, "serve"], env=self.env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        tail = subprocess.Popen(["tail", "-n", "+1", "-f", str(self.log)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert tail.stdout is not None
+            for line in tail.stdout:  # blocks until the line appears; pytest-timeout bounds a hang
+                if "Serving on" in line:
+                    return
+                if self.process.poll() is not None:
+                    break
+        finally:
+            tail.kill()
+        raise AssertionError("the server did not start:\n" + self.log.read_text()[-5000:])
 
     def kill_everything(self) -> None:
         """SIGKILL to the server's process group and to every process of its Ray cluster."""
@@ -99,6 +103,7 @@ def crashable(backend: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, dic
     server = ServerProcess(env, ray_dir)
     yield server, env
     server.kill_everything()
+    server.log.unlink(missing_ok=True)
     if scratch is not None:
         scratch.drop()
 
