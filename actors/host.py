@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -151,6 +152,7 @@ class SessionHost:
     def stats(self) -> dict[str, Any]:
         return {
             "host_id": self.host_id,
+            "pid": os.getpid(),
             "sessions": len(self._sessions),
             "attached": len(self._attachments),
             "capacity": self.capacity,

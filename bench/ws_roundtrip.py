@@ -1,0 +1,328 @@
+"""Round trip of the live protocol against a bare Ray Serve WebSocket echo, side by side in one run.
+
+For each ingress mode (the default Serve proxy, and Serve's direct ingress behind HAProxy) a fresh Ray
+cluster runs three applications: ours, a bare WebSocket echo, and an echo that makes one actor call per
+message. The same number of concurrent clients drive each: simulated candidates take whole assessments
+through the pinned protocol; echo clients send the same number of messages. Printed per mode: answers
+(messages) per second, p50/p99 round trip, our ratios to both echoes, server CPU milliseconds per answer,
+session starts per second, and resident memory per live session.
+
+    .venv/bin/python bench/ws_roundtrip.py --clients 50 --questions 20
+    .venv/bin/python bench/ws_roundtrip.py --clients 20 --sessions-per-actor 1 --modes proxy
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+# -- the three applications ------------------------------------------------------------------------------
+
+
+def echo_application(actor_call: bool) -> Any:
+    import ray
+    from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+    from ray import serve
+
+    @ray.remote(num_cpus=0)
+    class Counter:
+        def __init__(self) -> None:
+            self.count = 0
+
+        def bump(self) -> int:
+            self.count += 1
+            return self.count
+
+    app = FastAPI()
+
+    @serve.deployment(max_ongoing_requests=5000)
+    @serve.ingress(app)
+    class Echo:
+        def __init__(self) -> None:
+            self.counter = Counter.remote() if actor_call else None
+
+        @app.websocket("/")
+        async def echo(self, websocket: WebSocket) -> None:
+            await websocket.accept()
+            try:
+                while True:
+                    text = await websocket.receive_text()
+                    if self.counter is not None:
+                        await self.counter.bump.remote()
+                    await websocket.send_text(text)
+            except WebSocketDisconnect:
+                return
+
+    return Echo.bind()
+
+
+# -- clients -------------------------------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+async def candidate(url: str, latencies: list[float], starts: list[tuple[float, float]]) -> None:
+    import websockets
+
+    async with websockets.connect(url, open_timeout=120, max_size=2**22) as socket:
+        assert json.loads(await socket.recv())["type"] == "auth_success"
+        began = time.perf_counter()
+        await socket.send(json.dumps({"type": "start_assessment"}))
+        await socket.recv()
+        frame = json.loads(await socket.recv())
+        starts.append((began, time.perf_counter()))
+        while frame["type"] == "question":
+            sent = time.perf_counter()
+            await socket.send(
+                json.dumps({"type": "submit_answer", "question_id": frame["question_id"], "selected_option": "a"})
+            )
+            await socket.recv()
+            await socket.recv()
+            frame = json.loads(await socket.recv())
+            latencies.append(time.perf_counter() - sent)
+
+
+async def echo_client(url: str, messages: int, latencies: list[float]) -> None:
+    import websockets
+
+    async with websockets.connect(url, open_timeout=120) as socket:
+        for number in range(messages):
+            sent = time.perf_counter()
+            await socket.send(json.dumps({"type": "heartbeat", "n": number}))
+            await socket.recv()
+            latencies.append(time.perf_counter() - sent)
+
+
+def cluster_cpu_seconds() -> float:
+    """User+system CPU of every Ray worker process on this machine (the server side)."""
+    import psutil
+
+    total = 0.0
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any("ray" in part for part in process.info["cmdline"] or []) and process.pid != os.getpid():
+                times = process.cpu_times()
+                total += times.user + times.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total
+
+
+# -- one ingress mode, in a process of its own (Ray reads the ingress settings at start) -------------------
+
+
+async def seed(database_url: str, clients: int, questions: int, secret: str) -> tuple[int, list[str]]:
+    from datetime import UTC, datetime
+
+    from domain.enums import GeneratorKind, Role, TestStatus
+    from persistence import catalog, users
+    from persistence.database import Database
+    from serve_app.tokens import TokenService
+
+    database = Database(database_url)
+    async with database.transaction() as session:
+        admin = await users.create_user(
+            session, email="bench-admin@example.com", password="bench-password", full_name="Bench", role=Role.ADMIN
+        )
+        test = await catalog.create_test(
+            session,
+            {
+                "title": "Benchmark",
+                "job_description": "Benchmark",
+                "max_questions": questions,
+                "min_questions": 1,
+                "skills": [{"name": name, "weight": 1.0, "prerequisites": []} for name in ("python", "sql", "http")],
+                "se_target": None,
+                "duration_minutes": 60,
+                "starts_at": None,
+                "ends_at": None,
+                "max_attempts": 1,
+                "generator": GeneratorKind.BANK,
+                "passing_score": 50.0,
+            },
+            created_by=admin,
+        )
+        await catalog.update_test(session, test, {"status": TestStatus.PUBLISHED}, now=datetime.now(UTC))
+        ids = []
+        for number in range(clients):
+            user = await users.create_user(
+                session,
+                email=f"bench{number}@example.com",
+                password="bench-password",
+                full_name="Bench",
+                role=Role.CANDIDATE,
+            )
+            ids.append(user.id)
+        await catalog.add_candidates(session, test, ids, 0)
+    await database.dispose()
+    tokens = TokenService(secret, "HS256", "assess", "assess-api", __import__("datetime").timedelta(hours=2))
+    return test.id, [tokens.issue(user_id, Role.CANDIDATE) for user_id in ids]
+
+
+def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int, database_url: str | None) -> dict:
+    import psutil
+    import ray
+    from ray import serve
+
+    from actors.cluster import ingress_environment
+    from actors.registry import NAMESPACE, registry_name
+    from config.settings import Settings
+    from persistence.migrate import upgrade
+    from serve_app.deployment import build_application
+
+    scratch = tempfile.mkdtemp(prefix="bench-")
+    database_url = database_url or f"sqlite+aiosqlite:///{scratch}/bench.db"
+    upgrade(database_url)
+    secret = "benchmark-secret-key-that-is-long-enough-0123456789"
+    test_id, tokens = asyncio.run(seed(database_url, clients, questions, secret))
+
+    os.environ.update(ingress_environment(mode))  # type: ignore[arg-type]
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    port = 18000 + os.getpid() % 1000
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    settings = Settings(
+        SECRET_KEY=secret,
+        ASSESS_DATABASE_URL=database_url,  # type: ignore[call-arg]
+        ASSESS_SESSIONS_PER_ACTOR=sessions_per_actor,
+        ASSESS_RATE_LIMIT_PER_S=1000,
+    )
+    serve.run(build_application(settings), name="assess", route_prefix="/assess")
+    serve.run(echo_application(actor_call=False), name="echo", route_prefix="/echo")
+    serve.run(echo_application(actor_call=True), name="echo_actor", route_prefix="/echo_actor")
+    base = f"ws://127.0.0.1:{port}"
+
+    async def drive_echo(path: str) -> tuple[float, list[float]]:
+        latencies: list[float] = []
+        began = time.perf_counter()
+        await asyncio.gather(*(echo_client(f"{base}{path}", questions, latencies) for _ in range(clients)))
+        return time.perf_counter() - began, latencies
+
+    results: dict[str, Any] = {"mode": mode}
+    for name, path in (("echo", "/echo/"), ("echo_actor", "/echo_actor/")):
+        asyncio.run(drive_echo(path))  # warm up
+        seconds, latencies = asyncio.run(drive_echo(path))
+        results[name] = {
+            "per_s": len(latencies) / seconds,
+            "p50_ms": percentile(latencies, 0.5),
+            "p99_ms": percentile(latencies, 0.99),
+        }
+
+    latencies: list[float] = []
+    starts: list[tuple[float, float]] = []
+    cpu_before = cluster_cpu_seconds()
+
+    async def drive_assessments() -> float:
+        urls = [f"{base}/assess/ws/assessment?token={token}&test_id={test_id}" for token in tokens]
+        began = time.perf_counter()
+        await asyncio.gather(*(candidate(url, latencies, starts) for url in urls))
+        return time.perf_counter() - began
+
+    seconds = asyncio.run(drive_assessments())
+    cpu_ms = (cluster_cpu_seconds() - cpu_before) * 1000
+    registry = ray.get_actor(registry_name(database_url), namespace=NAMESPACE)
+    hosts = ray.get(registry.hosts.remote())
+    host_pids = []
+    for host_id in hosts:
+        handle = ray.get(registry.host_handle.remote(host_id))
+        stats = ray.get(handle.stats.remote())
+        host_pids.append((stats["pid"], stats["sessions"]))
+    rss = sum(psutil.Process(pid).memory_info().rss for pid, _ in host_pids)
+    live = sum(sessions for _, sessions in host_pids)
+    results["assess"] = {
+        "per_s": len(latencies) / seconds,
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+        "cpu_ms_per_answer": cpu_ms / max(len(latencies), 1),
+        "starts_per_s": len(starts) / max(max(end for _, end in starts) - min(begin for begin, _ in starts), 1e-9),
+        "start_p50_ms": percentile([end - begin for begin, end in starts], 0.5),
+        "hosts": len(host_pids),
+        "sessions": live,
+        "rss_mib_per_session": rss / 2**20 / max(live, 1),
+    }
+    serve.shutdown()
+    ray.shutdown()
+    return results
+
+
+def print_table(all_results: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="WebSocket round trip: our protocol against bare Serve echoes (same clients, same run)")
+    for column in ("ingress", "application", "msg/s", "p50 ms", "p99 ms", "ours vs this (msg/s)"):
+        table.add_column(column, justify="right")
+    for result in all_results:
+        ours = result["assess"]
+        for name in ("assess", "echo", "echo_actor"):
+            row = result[name]
+            ratio = "" if name == "assess" else f"{ours['per_s'] / row['per_s']:.2f}"
+            table.add_row(
+                result["mode"], name, f"{row['per_s']:.0f}", f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}", ratio
+            )
+    Console().print(table)
+    for result in all_results:
+        ours = result["assess"]
+        print(
+            f"[{result['mode']}] server CPU {ours['cpu_ms_per_answer']:.1f} ms/answer; "
+            f"{ours['starts_per_s']:.1f} session starts/s (p50 {ours['start_p50_ms']:.0f} ms); "
+            f"{ours['sessions']} live sessions on {ours['hosts']} host(s), "
+            f"{ours['rss_mib_per_session']:.2f} MiB resident per live session"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--sessions-per-actor", type=int, default=64)
+    parser.add_argument("--modes", default="proxy,haproxy")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--only-mode", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.only_mode:
+        result = run_mode(args.only_mode, args.clients, args.questions, args.sessions_per_actor, args.database_url)
+        print("RESULT " + json.dumps(result))
+        return
+    results = []
+    for mode in args.modes.split(","):
+        command = [
+            sys.executable,
+            __file__,
+            "--only-mode",
+            mode,
+            "--clients",
+            str(args.clients),
+            "--questions",
+            str(args.questions),
+            "--sessions-per-actor",
+            str(args.sessions_per_actor),
+        ]
+        if args.database_url:
+            command += ["--database-url", args.database_url]
+        print(f"running the {mode} ingress ...", flush=True)
+        output = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        line = next((line for line in output.stdout.splitlines() if line.startswith("RESULT ")), None)
+        if line is None:
+            print(output.stdout[-3000:], output.stderr[-3000:])
+            raise SystemExit(f"the {mode} run failed")
+        results.append(json.loads(line.removeprefix("RESULT ")))
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
