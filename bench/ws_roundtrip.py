@@ -11,7 +11,6 @@ session starts per second, and resident memory per live session.
     .venv/bin/python bench/ws_roundtrip.py --clients 20 --sessions-per-actor 1 --modes proxy
 """
 
-from __future__ import annotations
 
 import argparse
 import asyncio
@@ -24,6 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# No postponed annotations here: the echo handlers are pickled by value into replicas, and FastAPI needs
+# their `WebSocket` annotation as the class itself.
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -33,7 +36,6 @@ sys.path.insert(0, str(ROOT))
 
 def echo_application(actor_call: bool) -> Any:
     import ray
-    from fastapi import FastAPI, WebSocket, WebSocketDisconnect
     from ray import serve
 
     @ray.remote(num_cpus=0)
@@ -45,25 +47,29 @@ def echo_application(actor_call: bool) -> Any:
             self.count += 1
             return self.count
 
-    app = FastAPI()
-
-    @serve.deployment(max_ongoing_requests=5000)
-    @serve.ingress(app)
+    @serve.deployment(max_ongoing_requests=5000, ray_actor_options={"num_cpus": 0})
+    @serve.ingress()
     class Echo:
         def __init__(self) -> None:
             self.counter = Counter.remote() if actor_call else None
 
-        @app.websocket("/")
-        async def echo(self, websocket: WebSocket) -> None:
-            await websocket.accept()
-            try:
-                while True:
-                    text = await websocket.receive_text()
-                    if self.counter is not None:
-                        await self.counter.bump.remote()
-                    await websocket.send_text(text)
-            except WebSocketDisconnect:
-                return
+        def __serve_build_asgi_app__(self) -> FastAPI:
+            app = FastAPI()
+            counter = self.counter
+
+            @app.websocket("/ws")
+            async def echo(websocket: WebSocket) -> None:
+                await websocket.accept()
+                try:
+                    while True:
+                        text = await websocket.receive_text()
+                        if counter is not None:
+                            await counter.bump.remote()
+                        await websocket.send_text(text)
+                except WebSocketDisconnect:
+                    return
+
+            return app
 
     return Echo.bind()
 
@@ -213,7 +219,7 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int, d
         return time.perf_counter() - began, latencies
 
     results: dict[str, Any] = {"mode": mode}
-    for name, path in (("echo", "/echo/"), ("echo_actor", "/echo_actor/")):
+    for name, path in (("echo", "/echo/ws"), ("echo_actor", "/echo_actor/ws")):
         asyncio.run(drive_echo(path))  # warm up
         seconds, latencies = asyncio.run(drive_echo(path))
         results[name] = {

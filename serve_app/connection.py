@@ -107,6 +107,11 @@ class ProtocolConnection(ABC):
         await self.send(protocol.Error(code=code, message=message).frame())
         raise CloseConnection(protocol.CLOSE_FORBIDDEN, code)
 
+    async def too_large(self) -> None:
+        """`message_too_large`, then close with 1009."""
+        await self.send_error(Refused("message_too_large", f"frames are limited to {protocol.MAX_FRAME_BYTES} bytes"))
+        raise CloseConnection(protocol.CLOSE_MESSAGE_TOO_LARGE, "frame too large")
+
     async def receive_loop(self) -> None:
         idle = self.state.settings.idle_timeout_s
         while True:
@@ -119,11 +124,11 @@ class ProtocolConnection(ABC):
             text = message.get("text")
             if text is None:
                 if len(message.get("bytes") or b"") > protocol.MAX_FRAME_BYTES:
-                    raise CloseConnection(protocol.CLOSE_MESSAGE_TOO_LARGE, "frame too large")
+                    await self.too_large()
                 await self.send_error(Refused("invalid_message", "binary frames are not supported; send JSON text"))
                 continue
             if len(text) > protocol.MAX_FRAME_BYTES or len(text.encode("utf-8", "replace")) > protocol.MAX_FRAME_BYTES:
-                raise CloseConnection(protocol.CLOSE_MESSAGE_TOO_LARGE, "frame too large")
+                await self.too_large()
             if not self.bucket.take():
                 await self.send_error(Refused("rate_limited", "too many messages; slow down"))
                 continue

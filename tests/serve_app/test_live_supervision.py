@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import ray
+import websockets
 from conftest import Server, make_database_url, make_settings
 from live_client import LiveClient, ws_url
 from sqlalchemy import func, select, update
@@ -115,14 +116,14 @@ def test_a_connected_candidate_is_told_when_time_runs_out(server: Server, make_l
 
 @pytest.fixture(scope="module")
 def solo_server(ray_serve: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A deployment with one Ray actor per session, on a SQLite database of its own."""
+    """One Ray actor per session, short idle timeouts (2 s per socket, 1 s per session), its own database."""
     from ray import serve
 
     from serve_app.deployment import build_application
 
     url, _ = make_database_url("sqlite", tmp_path_factory.mktemp("solo"))
     upgrade(url)
-    settings = make_settings(url, ASSESS_SESSIONS_PER_ACTOR="1")
+    settings = make_settings(url, ASSESS_SESSIONS_PER_ACTOR="1", ASSESS_IDLE_TIMEOUT_S="2", ASSESS_SESSION_IDLE_S="1")
     serve.run(build_application(settings), name="solo", route_prefix="/solo")
     yield Server(f"http://127.0.0.1:{ray_serve}/solo", settings, "sqlite")
     serve.delete("solo")
@@ -161,3 +162,32 @@ def test_one_actor_per_session_gives_each_assessment_its_own_host(solo_server: S
     attempt_ids = asyncio.run(everyone())
     placements = ray.get(registry_of(solo_server).placements.remote())
     assert len({placements[attempt_id] for attempt_id in attempt_ids}) == 3
+
+
+def test_finished_sessions_are_evicted_and_their_hosts_retired(solo_server: Server) -> None:
+    registry = registry_of(solo_server)
+    assert ray.get(registry.hosts.remote()), "the previous test left sessions on hosts"
+    sweeps = [ray.get(registry.sweep.remote()) for _ in range(3)]  # evict, then two empty sweeps retire
+    assert sum(sweep["evicted"] for sweep in sweeps) >= 3
+    assert sum(sweep["retired"] for sweep in sweeps) >= 3
+    assert ray.get(registry.hosts.remote()) == {}
+
+
+def test_a_silent_socket_is_closed_and_heartbeats_keep_it_open(solo_server: Server) -> None:
+    from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    admin_token = solo_server.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    url = ws_url(solo_server.base_url, "/ws/chat", token=admin_token)
+
+    async def scenario() -> int:
+        client = await LiveClient.connect(url)
+        await client.expect("auth_success")
+        for _ in range(6):  # 3 s of heartbeats: longer than the 2 s idle timeout
+            await asyncio.sleep(0.5)
+            await client.send("heartbeat")
+            await client.expect("heartbeat_ack")
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await client.recv()  # silence: the server closes it
+        return int(closed.value.rcvd.code)  # type: ignore[union-attr]
+
+    assert asyncio.run(scenario()) == 1001

@@ -71,6 +71,8 @@ def test_a_whole_assessment(server, admin, make_live_test) -> None:  # type: ign
             assert frames[1]["answered"] == expected_answered
             assert frames[1]["completion_pct"] == expected_answered * 25
             question = frames[2]
+        await client.send("submit_answer", question_id="q5-after-the-end", selected_option="a")
+        assert (await client.expect("error"))["code"] == "already_completed"
         await client.close()
         return question, feedback
 
@@ -183,6 +185,7 @@ def test_oversized_frames_close_the_socket_with_1009(server, make_live_test) -> 
     async def scenario() -> int:
         client = await connected(server, live)
         await client.send_raw(json.dumps({"type": "heartbeat", "pad": "x" * (70 * 1024)}))
+        assert (await client.expect("error"))["code"] == "message_too_large"
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await client.recv()
         return int(closed.value.rcvd.code)  # type: ignore[union-attr]
