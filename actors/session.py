@@ -60,6 +60,7 @@ class AssessmentSession:
         self._config = RunnableConfig(configurable={"thread_id": str(attempt_id)})
         self._mailbox = asyncio.Lock()
         self._state: GraphState = {}
+        self._loaded = False  # the session is its thread's only writer, so a loaded state stays current
         self._deadline: datetime | None = None  # the database's, read on every message: it is authoritative
         self.last_activity = _now()
 
@@ -83,14 +84,13 @@ class AssessmentSession:
             phase = self.phase
             if phase is Phase.NEW:
                 raise Refused("not_started", "start the assessment before answering")
-            duplicate = await self._duplicate_feedback(question_id, selected_option)
-            if duplicate is not None:
-                return [duplicate]
-            if phase is Phase.FINISHED:
-                raise Refused("already_completed", "this attempt is already completed")
-            pending = self._state["pending"]
-            assert pending is not None
-            if question_id != pending["question_id"]:
+            pending = self._state.get("pending")
+            if phase is Phase.FINISHED or pending is None or question_id != pending["question_id"]:
+                duplicate = await self._duplicate_feedback(question_id, selected_option)
+                if duplicate is not None:
+                    return [duplicate]
+                if phase is Phase.FINISHED:
+                    raise Refused("already_completed", "this attempt is already completed")
                 raise Refused("question_mismatch", "that is not the question waiting for an answer")
             if selected_option not in {option["id"] for option in pending["item"]["options"]}:
                 raise Refused("invalid_message", f"selected_option must be one of {_option_ids(pending)}")
@@ -143,18 +143,29 @@ class AssessmentSession:
         self.last_activity = _now()
 
     async def _load(self) -> bool:
-        """Read the thread's latest checkpoint and the attempt's deadline; True when it had begun."""
-        snapshot = await self._context.graph.aget_state(self._config)
-        self._state = cast(GraphState, snapshot.values) if snapshot and snapshot.values else {}
-        attempt, _ = await self._attempt()
-        self._deadline = attempt.deadline
+        """The thread's state (read from the checkpoint once) and the attempt's current deadline.
+
+        True when the attempt had already begun."""
+        if not self._loaded:
+            snapshot = await self._context.graph.aget_state(self._config)
+            self._state = cast(GraphState, snapshot.values) if snapshot and snapshot.values else {}
+            self._loaded = True
+        async with self._context.database.transaction() as session:
+            self._deadline = await attempts.deadline_of(session, self.attempt_id)
+        if self._deadline is None:
+            raise Refused("not_started", f"attempt {self.attempt_id} does not exist")
         return bool(self._state)
 
     async def _run(self, graph_input: Any) -> GraphState:
-        # durability="sync": the checkpoint is written before ainvoke returns, so before we acknowledge.
-        await self._context.graph.ainvoke(graph_input, self._config, durability="sync")
-        snapshot = await self._context.graph.aget_state(self._config)
-        return cast(GraphState, snapshot.values)
+        """Advance the graph to its next pause. The checkpoint is written before this returns
+        (durability "exit": once per run, not per step; `grade` is idempotent, so a crash mid-run
+        only replays it), so before anything is acknowledged."""
+        try:
+            values = await self._context.graph.ainvoke(graph_input, self._config, durability="exit")
+        except BaseException:
+            self._loaded = False  # re-read the checkpoint on the next message
+            raise
+        return cast(GraphState, {key: value for key, value in values.items() if not key.startswith("__")})
 
     async def _attempt(self) -> tuple[Attempt, Test]:
         async with self._context.database.transaction() as session:

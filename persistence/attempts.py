@@ -100,6 +100,10 @@ async def start_or_resume(database: Database, test_id: int, user_id: int, now: d
     raise RuntimeError("could not open an attempt after a concurrent start")
 
 
+async def deadline_of(session: AsyncSession, attempt_id: int) -> datetime | None:
+    return await session.scalar(select(Attempt.deadline).where(Attempt.id == attempt_id))
+
+
 async def get_attempt(session: AsyncSession, attempt_id: int) -> Attempt | None:
     return await session.get(Attempt, attempt_id)
 

@@ -4,6 +4,7 @@ pushed results, and one Ray actor per session (`ASSESS_SESSIONS_PER_ACTOR=1`).""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,14 +117,21 @@ def test_a_connected_candidate_is_told_when_time_runs_out(server: Server, make_l
 
 @pytest.fixture(scope="module")
 def solo_server(ray_serve: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One Ray actor per session, short idle timeouts (2 s per socket, 1 s per session), its own database."""
+    """One Ray actor per session, short idle timeouts (2 s per socket, 1 s per session), sweeps only on demand,
+    and a database of its own."""
     from ray import serve
 
     from serve_app.deployment import build_application
 
     url, _ = make_database_url("sqlite", tmp_path_factory.mktemp("solo"))
     upgrade(url)
-    settings = make_settings(url, ASSESS_SESSIONS_PER_ACTOR="1", ASSESS_IDLE_TIMEOUT_S="2", ASSESS_SESSION_IDLE_S="1")
+    settings = make_settings(
+        url,
+        ASSESS_SESSIONS_PER_ACTOR="1",
+        ASSESS_IDLE_TIMEOUT_S="2",
+        ASSESS_SESSION_IDLE_S="1",
+        ASSESS_SWEEP_INTERVAL_S="3600",  # the tests sweep explicitly
+    )
     serve.run(build_application(settings), name="solo", route_prefix="/solo")
     yield Server(f"http://127.0.0.1:{ray_serve}/solo", settings, "sqlite")
     serve.delete("solo")
@@ -167,6 +175,7 @@ def test_one_actor_per_session_gives_each_assessment_its_own_host(solo_server: S
 def test_finished_sessions_are_evicted_and_their_hosts_retired(solo_server: Server) -> None:
     registry = registry_of(solo_server)
     assert ray.get(registry.hosts.remote()), "the previous test left sessions on hosts"
+    time.sleep(1.5)  # let the sessions pass the 1 s idle limit
     sweeps = [ray.get(registry.sweep.remote()) for _ in range(3)]  # evict, then two empty sweeps retire
     assert sum(sweep["evicted"] for sweep in sweeps) >= 3
     assert sum(sweep["retired"] for sweep in sweeps) >= 3
