@@ -11,7 +11,6 @@ session starts per second, and resident memory per live session.
     .venv/bin/python bench/ws_roundtrip.py --clients 20 --sessions-per-actor 1 --modes proxy
 """
 
-
 import argparse
 import asyncio
 import json

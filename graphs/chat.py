@@ -18,8 +18,8 @@ from typing import Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from domain.scheduling import WindowState, window_state
 from persistence import catalog, results
+from persistence.catalog import CandidateTest
 from persistence.database import Database
 
 Intent = Literal["secret", "results", "attempts", "duration", "window", "tests", "help", "unknown"]
@@ -45,24 +45,17 @@ class ChatState(TypedDict, total=False):
     user_id: int
     message: str
     intent: Intent
-    facts: list[dict[str, Any]]
+    facts: list[TestFacts]
     reply: str
 
 
 @dataclass(frozen=True)
 class TestFacts:
+    """What the assistant may say about one test: the candidate's view of it and their last result."""
+
     __test__ = False
 
-    test_id: int
-    title: str
-    window: WindowState
-    starts_at: datetime | None
-    ends_at: datetime | None
-    duration_minutes: int
-    extra_time_minutes: int
-    attempts_used: int
-    attempts_left: int
-    in_progress: bool
+    test: CandidateTest
     last_result: dict[str, Any] | None
 
 
@@ -78,7 +71,9 @@ def _about(facts: list[TestFacts], message: str) -> list[TestFacts]:
     """The tests the message names (by title or `test N`), or all of them."""
     lowered = message.lower()
     named = [
-        fact for fact in facts if fact.title.lower() in lowered or re.search(rf"\btest\s*#?{fact.test_id}\b", lowered)
+        fact
+        for fact in facts
+        if fact.test.title.lower() in lowered or re.search(rf"\btest\s*#?{fact.test.test_id}\b", lowered)
     ]
     return named or facts
 
@@ -93,29 +88,30 @@ def compose(intent: Intent, facts: list[TestFacts], message: str) -> str:
         return "You have no tests at the moment: nobody has invited you to a published test yet."
     lines = []
     for fact in _about(facts, message):
+        test = fact.test
         if intent == "tests":
-            state = {"open": "open now", "not_open": "not open yet", "closed": "closed"}[fact.window.value]
-            lines.append(f"{fact.title} (test {fact.test_id}): {state}, {fact.attempts_left} attempt(s) left.")
+            state = {"open": "open now", "not_open": "not open yet", "closed": "closed"}[test.window.value]
+            lines.append(f"{test.title} (test {test.test_id}): {state}, {test.attempts_left} attempt(s) left.")
         elif intent == "window":
             lines.append(
-                f"{fact.title}: opens {_when(fact.starts_at, 'any time')}, closes {_when(fact.ends_at, 'never')}."
+                f"{test.title}: opens {_when(test.starts_at, 'any time')}, closes {_when(test.ends_at, 'never')}."
             )
         elif intent == "duration":
-            extra = f" plus {fact.extra_time_minutes} minutes of extra time" if fact.extra_time_minutes else ""
-            lines.append(f"{fact.title}: {fact.duration_minutes} minutes{extra} from the moment you start.")
+            extra = f" plus {test.extra_time_minutes} minutes of extra time" if test.extra_time_minutes else ""
+            lines.append(f"{test.title}: {test.duration_minutes} minutes{extra} from the moment you start.")
         elif intent == "attempts":
-            running = " One is in progress now." if fact.in_progress else ""
+            running = " One is in progress now." if test.active_attempt_id is not None else ""
             lines.append(
-                f"{fact.title}: you have used {fact.attempts_used} and have {fact.attempts_left} left.{running}"
+                f"{test.title}: you have used {test.attempts_used} and have {test.attempts_left} left.{running}"
             )
         else:  # results
             result = fact.last_result
             if result is None:
-                lines.append(f"{fact.title}: no finished attempt yet.")
+                lines.append(f"{test.title}: no finished attempt yet.")
             else:
                 verdict = "passed" if result["passed"] else "did not pass"
                 lines.append(
-                    f"{fact.title}: attempt {result['number']} scored {result['score']}/{result['max_score']} "
+                    f"{test.title}: attempt {result['number']} scored {result['score']}/{result['max_score']} "
                     f"({result['percentage']}%), which {verdict}."
                 )
     return "\n".join(lines)
@@ -123,12 +119,11 @@ def compose(intent: Intent, facts: list[TestFacts], message: str) -> str:
 
 def build_chat_graph(database: Database) -> CompiledStateGraph[Any, Any, Any, Any]:
     async def look_up(state: ChatState) -> ChatState:
-        now = datetime.now(UTC)
         async with database.transaction() as session:
-            rows = await catalog.applications_of_candidate(session, state["user_id"])
+            tests = await catalog.candidate_tests(session, state["user_id"], datetime.now(UTC))
             finished = await results.finished_attempts_of_candidate(session, state["user_id"])
         last_by_test: dict[int, dict[str, Any]] = {}
-        for attempt, test in finished:
+        for attempt, test in finished:  # oldest first: the last one per test wins
             percentage = round(100 * attempt.score / attempt.max_score, 2) if attempt.max_score else 0.0
             last_by_test[test.id] = {
                 "number": attempt.number,
@@ -137,30 +132,13 @@ def build_chat_graph(database: Database) -> CompiledStateGraph[Any, Any, Any, An
                 "percentage": percentage,
                 "passed": percentage >= test.passing_score,
             }
-        facts = [
-            TestFacts(
-                test_id=test.id,
-                title=test.title,
-                window=window_state(test.starts_at, test.ends_at, now),
-                starts_at=test.starts_at,
-                ends_at=test.ends_at,
-                duration_minutes=test.duration_minutes,
-                extra_time_minutes=application.extra_time_minutes,
-                attempts_used=used,
-                attempts_left=max(test.max_attempts - used, 0),
-                in_progress=active is not None,
-                last_result=last_by_test.get(test.id),
-            )
-            for application, test, used, active in rows
-        ]
-        return {"facts": [vars(fact) for fact in facts]}
+        return {"facts": [TestFacts(test, last_by_test.get(test.test_id)) for test in tests]}
 
     def classify_node(state: ChatState) -> ChatState:
         return {"intent": classify(state["message"])}
 
     def compose_node(state: ChatState) -> ChatState:
-        facts = [TestFacts(**fact) for fact in state.get("facts", [])]
-        return {"reply": compose(state["intent"], facts, state["message"])}
+        return {"reply": compose(state["intent"], state.get("facts", []), state["message"])}
 
     def needs_records(state: ChatState) -> Literal["look_up", "compose"]:
         return "compose" if state["intent"] in ("secret", "help", "unknown") else "look_up"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from domain.enums import TEST_TRANSITIONS, AttemptStatus, Role, TestStatus
+from domain.enums import TEST_TRANSITIONS, ApplicationStatus, AttemptStatus, Role, TestStatus
 from domain.errors import Conflict, InvalidRequest, NotFound
-from domain.scheduling import attempt_deadline
+from domain.scheduling import WindowState, attempt_deadline, window_state
 from persistence.models import Attempt, CandidateApplication, Test, User
 
 # Fields that shape what candidates are asked: fixed once a test is published.
@@ -151,10 +152,28 @@ async def list_applications(
     return (await session.scalars(query)).all()
 
 
-async def applications_of_candidate(
-    session: AsyncSession, user_id: int
-) -> Sequence[tuple[CandidateApplication, Test, int, int | None]]:
-    """Each application with its test, the attempts used and the attempt in progress (if any)."""
+@dataclass(frozen=True)
+class CandidateTest:
+    """One test as its candidate sees it: the window now, the time allowed, attempts used and left."""
+
+    test_id: int
+    title: str
+    status: TestStatus
+    window: WindowState
+    starts_at: datetime | None
+    ends_at: datetime | None
+    duration_minutes: int
+    extra_time_minutes: int
+    max_questions: int
+    max_attempts: int
+    attempts_used: int
+    attempts_left: int
+    application_status: ApplicationStatus
+    active_attempt_id: int | None
+
+
+async def candidate_tests(session: AsyncSession, user_id: int, now: datetime) -> list[CandidateTest]:
+    """The candidate's published or closed tests (never drafts), in test order."""
     attempts_used = (
         select(func.count(Attempt.id))
         .where(Attempt.application_id == CandidateApplication.id)
@@ -173,4 +192,22 @@ async def applications_of_candidate(
         .where(CandidateApplication.user_id == user_id, Test.status != TestStatus.DRAFT)
         .order_by(Test.id)
     )
-    return [tuple(row) for row in rows.all()]  # type: ignore[misc]
+    return [
+        CandidateTest(
+            test_id=test.id,
+            title=test.title,
+            status=test.status,
+            window=window_state(test.starts_at, test.ends_at, now),
+            starts_at=test.starts_at,
+            ends_at=test.ends_at,
+            duration_minutes=test.duration_minutes,
+            extra_time_minutes=application.extra_time_minutes,
+            max_questions=test.max_questions,
+            max_attempts=test.max_attempts,
+            attempts_used=used,
+            attempts_left=max(test.max_attempts - used, 0),
+            application_status=application.status,
+            active_attempt_id=active,
+        )
+        for application, test, used, active in rows.all()
+    ]

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -216,3 +217,16 @@ def make_live_test(server: Server, admin_token: str, make_user):  # type: ignore
         return LiveTest(test_id, candidate)
 
     return make
+
+
+async def execute_sql(database_url: str, statement: Any) -> Any:
+    """Run one statement on the server's database (a scalar for a SELECT), as a test's side door."""
+    from persistence.database import Database
+
+    database = Database(database_url)
+    try:
+        async with database.transaction() as session:
+            result = await session.execute(statement)
+            return result.scalar() if statement.is_select else None
+    finally:
+        await database.dispose()

@@ -1,25 +1,32 @@
 """The chat assistant's pure parts: intent and wording."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from domain.enums import ApplicationStatus, TestStatus
 from domain.scheduling import WindowState
 from graphs.chat import TestFacts, classify, compose
+from persistence.catalog import CandidateTest
 
-FACT = TestFacts(
+VIEW = CandidateTest(
     test_id=3,
     title="Backend screening",
+    status=TestStatus.PUBLISHED,
     window=WindowState.OPEN,
     starts_at=None,
     ends_at=datetime(2027, 1, 31, 18, 0, tzinfo=UTC),
     duration_minutes=30,
     extra_time_minutes=10,
+    max_questions=10,
+    max_attempts=2,
     attempts_used=1,
     attempts_left=1,
-    in_progress=False,
-    last_result={"number": 1, "score": 7, "max_score": 10, "percentage": 70.0, "passed": True},
+    application_status=ApplicationStatus.COMPLETED,
+    active_attempt_id=None,
 )
+FACT = TestFacts(VIEW, {"number": 1, "score": 7, "max_score": 10, "percentage": 70.0, "passed": True})
 
 
 @pytest.mark.parametrize(
@@ -56,6 +63,6 @@ def test_compose_says_what_it_cannot_do() -> None:
 
 
 def test_a_named_test_narrows_the_answer() -> None:
-    other = TestFacts(**{**vars(FACT), "test_id": 4, "title": "Data screening"})
+    other = TestFacts(replace(VIEW, test_id=4, title="Data screening"), None)
     reply = compose("duration", [FACT, other], "How long is test 4?")
     assert reply.startswith("Data screening") and "Backend" not in reply

@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 import ray
 import websockets
-from conftest import Server, make_database_url, make_settings
+from conftest import Server, execute_sql, make_database_url, make_settings
 from live_client import LiveClient, ws_url
 from sqlalchemy import func, select, update
 
 from actors.registry import NAMESPACE, registry_name
-from persistence.database import Database
 from persistence.migrate import upgrade
 from persistence.models import Attempt, CandidateApplication, Response
 
@@ -25,13 +24,7 @@ pytestmark = pytest.mark.websocket
 
 
 async def execute(server: Server, statement: Any) -> Any:
-    database = Database(server.settings.database_url)
-    try:
-        async with database.transaction() as session:
-            result = await session.execute(statement)
-            return result.scalar() if statement.is_select else None
-    finally:
-        await database.dispose()
+    return await execute_sql(server.settings.database_url, statement)
 
 
 def registry_of(server: Server) -> Any:

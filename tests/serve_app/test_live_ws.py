@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 import websockets
+from conftest import Server, execute_sql
 from live_client import LiveClient, ws_url
 from sqlalchemy import func, select, update
 
-from persistence.database import Database
 from persistence.models import Attempt, Response
 
 pytestmark = pytest.mark.websocket
@@ -37,14 +37,8 @@ async def connected(server, live) -> LiveClient:  # type: ignore[no-untyped-def]
     return client
 
 
-async def execute(server, statement) -> Any:  # type: ignore[no-untyped-def]
-    database = Database(server.settings.database_url)
-    try:
-        async with database.transaction() as session:
-            result = await session.execute(statement)
-            return result.scalar() if statement.is_select else None
-    finally:
-        await database.dispose()
+async def execute(server: Server, statement: Any) -> Any:
+    return await execute_sql(server.settings.database_url, statement)
 
 
 def stored(server, statement) -> Any:  # type: ignore[no-untyped-def]
