@@ -300,4 +300,5 @@ def plan_for(attempt: Attempt, test: Test) -> Plan:
         max_questions=attempt.max_questions,
         blueprint=blueprint(nodes, attempt.max_questions),
         skill_order=list(check_skill_graph(nodes)),
+        job_description=test.job_description,
     )

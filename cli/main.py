@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+import time
 from datetime import timedelta
 from typing import Annotated
 
@@ -183,6 +184,21 @@ def client(
     print_result(console, result)
 
 
+def _wait_until_reachable(url: str, attempts: int = 120) -> None:
+    """`serve.run` returns when the replicas are up; HAProxy may still be loading its backends (it answers
+    500 meanwhile). Say "Serving" only once a request gets through the front door."""
+    import httpx
+
+    for _ in range(attempts):
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    console.print(f"[yellow]{url} still does not answer; serving anyway.[/yellow]")
+
+
 @app.command()
 def serve(
     address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local one")] = None,
@@ -201,6 +217,7 @@ def serve(
         console.print(f"Ingress: {'Serve direct ingress behind HAProxy' if ingress == 'haproxy' else 'Serve proxy'}.")
     ray_serve.start(http_options={"host": settings.host, "port": settings.port})
     ray_serve.run(build_application(settings), name=SERVE_APPLICATION, route_prefix="/")
+    _wait_until_reachable(f"http://{settings.host}:{settings.port}/healthz")
     console.print(f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops.")
     stop = threading.Event()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):

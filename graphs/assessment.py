@@ -41,6 +41,7 @@ class Plan(TypedDict):
     max_questions: int
     blueprint: dict[str, int]
     skill_order: list[str]
+    job_description: str  # context for generators that write items for the role (the LLM generator)
 
 
 class PendingQuestion(TypedDict):

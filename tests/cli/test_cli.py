@@ -88,6 +88,7 @@ def test_serve_joins_a_running_cluster_and_leaves_it_intact(server, ray_serve: i
         "ASSESS_DATABASE_URL": server.settings.database_url,
         "SECRET_KEY": SECRET,
         "ASSESS_ENVIRONMENT": "development",
+        "ASSESS_PORT": str(ray_serve),  # the shared cluster's Serve already listens there
     }
     address = ray.get_runtime_context().gcs_address
     process = subprocess.Popen(

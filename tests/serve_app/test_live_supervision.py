@@ -193,3 +193,35 @@ def test_a_silent_socket_is_closed_and_heartbeats_keep_it_open(solo_server: Serv
         return int(closed.value.rcvd.code)  # type: ignore[union-attr]
 
     assert asyncio.run(scenario()) == 1001
+
+
+def test_a_failing_store_gives_internal_and_the_connection_survives(solo_server: Server) -> None:
+    """Run last in this module: it breaks the solo deployment's database on purpose."""
+    from builders import valid_test_body
+    from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+    from sqlalchemy import text
+
+    admin_token = solo_server.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    with solo_server.client(admin_token) as admin:
+        test_id = admin.post("/api/tests", json=valid_test_body(max_questions=3, min_questions=1)).json()["id"]
+        body = {"email": "broken@example.com", "password": "password-broken", "full_name": "B", "role": "candidate"}
+        user_id = admin.post("/api/users", json=body).json()["id"]
+        admin.post(f"/api/tests/{test_id}/candidates", json={"user_ids": [user_id]})
+        admin.patch(f"/api/tests/{test_id}", json={"status": "published"})
+    token = solo_server.login("broken@example.com", "password-broken")
+
+    async def scenario() -> dict[str, Any]:
+        client = await LiveClient.connect(ws_url(solo_server.base_url, "/ws/assessment", token=token, test_id=test_id))
+        await client.expect("auth_success")
+        _, question = await client.start()
+        await execute_sql(solo_server.settings.database_url, text("DROP TABLE responses"))
+        await client.send("submit_answer", question_id=question["question_id"], selected_option="a", request_id="x")
+        error = await client.expect("error")
+        await client.send("heartbeat")
+        await client.expect("heartbeat_ack")  # the connection lives on
+        await client.close()
+        return error
+
+    error = asyncio.run(scenario())
+    assert (error["code"], error["request_id"]) == ("internal", "x")
+    assert "responses" not in error["message"]  # no internals leak to the client
