@@ -9,7 +9,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 
 from domain.enums import ApplicationStatus, AttemptStatus, FinishReason, GeneratorKind, Role, TestStatus
 from domain.errors import InvalidRequest
-from domain.scheduling import WindowState
 from domain.skill_graph import SkillNode, check_skill_graph
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -264,23 +263,6 @@ class ItemAnalysis(BaseModel):
     attempts: int
     responses: int
     items: list[ItemStatistics]
-
-
-class MyTest(BaseModel):
-    test_id: int
-    title: str
-    status: TestStatus
-    window: WindowState
-    starts_at: datetime | None
-    ends_at: datetime | None
-    duration_minutes: int
-    extra_time_minutes: int
-    max_questions: int
-    max_attempts: int
-    attempts_used: int
-    attempts_left: int
-    application_status: ApplicationStatus
-    active_attempt_id: int | None
 
 
 class Health(BaseModel):
