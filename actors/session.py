@@ -23,6 +23,7 @@ from langgraph.types import Command
 from domain.ability import estimate_ability
 from domain.enums import FinishReason
 from domain.errors import Refused
+from domain.scoring import max_score_for, percentage
 from domain.skill_graph import blueprint, check_skill_graph, skill_nodes
 from graphs.assessment import AssessmentState as GraphState
 from graphs.assessment import Plan, initial_state
@@ -259,7 +260,7 @@ class AssessmentSession:
         state = self._state
         plan = state["plan"]
         reason = FinishReason(state.get("finish_reason") or FinishReason.COMPLETED)
-        max_score = state["answered"] if reason is FinishReason.PRECISION_REACHED else plan["max_questions"]
+        max_score = max_score_for(reason, state["answered"], plan["max_questions"])
         theta, se = estimate_ability(map(tuple, state["results"]))  # type: ignore[arg-type]
         started = datetime.fromisoformat(plan["started_at"])
         ended = min(_now(), self.deadline)
@@ -268,7 +269,7 @@ class AssessmentSession:
             reason=reason.value,  # type: ignore[arg-type]
             score=state["score"],
             max_score=max_score,
-            percentage=round(100 * state["score"] / max_score, 2) if max_score else 0.0,
+            percentage=percentage(state["score"], max_score),
             ability=protocol.Ability(theta=theta, se=se),
             skills=[
                 protocol.SkillResult(skill=skill, answered=counts[0], correct=counts[1])

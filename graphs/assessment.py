@@ -24,6 +24,7 @@ from langgraph.types import interrupt
 
 from domain.ability import estimate_ability
 from domain.enums import FinishReason
+from domain.scoring import max_score_for
 from persistence import attempts
 from persistence.database import Database
 from questions.source import QuestionSource
@@ -202,7 +203,7 @@ def build_assessment_graph(
     async def finalize(state: AssessmentState) -> AssessmentState:
         reason = FinishReason(state["finish_reason"] or FinishReason.COMPLETED)
         theta, se = estimate_ability(map(tuple, state["results"]))  # type: ignore[arg-type]
-        max_score = state["answered"] if reason is FinishReason.PRECISION_REACHED else state["plan"]["max_questions"]
+        max_score = max_score_for(reason, state["answered"], state["plan"]["max_questions"])
         async with database.transaction() as session:
             await attempts.finalize_attempt(
                 session,

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from domain.scoring import percentage
 from persistence import catalog, results
 from persistence.catalog import CandidateTest
 from persistence.database import Database
@@ -124,13 +125,13 @@ def build_chat_graph(database: Database) -> CompiledStateGraph[Any, Any, Any, An
             finished = await results.finished_attempts_of_candidate(session, state["user_id"])
         last_by_test: dict[int, dict[str, Any]] = {}
         for attempt, test in finished:  # oldest first: the last one per test wins
-            percentage = round(100 * attempt.score / attempt.max_score, 2) if attempt.max_score else 0.0
+            share = percentage(attempt.score, attempt.max_score)
             last_by_test[test.id] = {
                 "number": attempt.number,
                 "score": attempt.score,
                 "max_score": attempt.max_score,
-                "percentage": percentage,
-                "passed": percentage >= test.passing_score,
+                "percentage": share,
+                "passed": share >= test.passing_score,
             }
         return {"facts": [TestFacts(test, last_by_test.get(test.test_id)) for test in tests]}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -84,15 +84,6 @@ async def item_tallies(session: AsyncSession, test_id: int) -> tuple[int, int, S
         tally.option_counts[response.selected_option] += 1
     ordered = sorted(tallies.values(), key=lambda tally: (tally.skill, tally.item_id))
     return attempts, len(responses), ordered
-
-
-def skill_breakdown(responses: Sequence[Response]) -> dict[str, tuple[int, int]]:
-    """skill -> (answered, correct)."""
-    breakdown: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for response in responses:
-        breakdown[response.skill][0] += 1
-        breakdown[response.skill][1] += int(response.is_correct)
-    return {skill: (answered, correct) for skill, (answered, correct) in breakdown.items()}
 
 
 async def finished_attempts_of_candidate(session: AsyncSession, user_id: int) -> list[tuple[Attempt, Test]]:

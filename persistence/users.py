@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,7 +81,3 @@ async def ensure_admin(session: AsyncSession, *, email: str, password: str) -> U
     if existing is not None:
         return existing
     return await create_user(session, email=email, password=password, full_name="Administrator", role=Role.ADMIN)
-
-
-async def count_users(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count(User.id))) or 0)

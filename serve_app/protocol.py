@@ -223,17 +223,3 @@ def parse_client_message(text: str) -> AnyClientMessage:
 
 def request_id_of(error: Refused) -> str | None:
     return getattr(error, "request_id", None)
-
-
-SERVER_MESSAGES: tuple[type[ServerMessage], ...] = (
-    AuthSuccess,
-    AssessmentStarted,
-    Question,
-    AnswerFeedback,
-    ProgressUpdate,
-    AssessmentCompleted,
-    AssessmentState,
-    HeartbeatAck,
-    ChatResponse,
-    Error,
-)

@@ -9,6 +9,8 @@ from typing import Any
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from serve_app.protocol import ERROR_CODES
+
 QUESTION_FIELDS = {"type", "question_id", "index", "text", "options", "skill", "deadline"}
 # Frames that may carry a key, and only for a question the client has already answered.
 KEY_BEARING = {"answer_feedback"}
@@ -58,6 +60,8 @@ class LiveClient:
         if kind == "question":
             assert set(frame) == QUESTION_FIELDS, frame
             assert all(set(option) == {"id", "text"} for option in frame["options"]), frame
+        elif kind == "error":
+            assert frame["code"] in ERROR_CODES, f"an error code outside the protocol: {frame}"
         elif kind in KEY_BEARING:
             assert frame["question_id"] in self.answered, f"feedback before an answer: {frame}"
         elif kind != "assessment_completed":

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from domain.enums import Role
 from domain.errors import NotFound
+from domain.scoring import percentage
 from persistence import catalog, results
 from persistence.models import Attempt, Test, User
 from serve_app.dependencies import CurrentUser, SessionDep, StaffUser
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api", tags=["results"])
 
 
 def attempt_summary(attempt: Attempt, user: User, test: Test, answered: int) -> AttemptSummary:
-    percentage = round(100 * attempt.score / attempt.max_score, 2) if attempt.max_score else 0.0
+    share = percentage(attempt.score, attempt.max_score)
     finished = attempt.finished_at is not None
     return AttemptSummary(
         attempt_id=attempt.id,
@@ -37,8 +38,8 @@ def attempt_summary(attempt: Attempt, user: User, test: Test, answered: int) -> 
         answered=answered,
         score=attempt.score,
         max_score=attempt.max_score,
-        percentage=percentage,
-        passed=percentage >= test.passing_score if finished else None,
+        percentage=share,
+        passed=share >= test.passing_score if finished else None,
         ability=Ability(theta=attempt.ability_theta, se=attempt.ability_se)
         if attempt.ability_theta is not None
         else None,
