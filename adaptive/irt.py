@@ -44,10 +44,15 @@ class ItemParameters:
         return int(self.b.shape[0])
 
 
+def response_probability(theta: ArrayLike, a: ArrayLike, b: ArrayLike, c: ArrayLike) -> Array:
+    """The 3PL curve, element by element (NumPy broadcasting)."""
+    logistic = 1.0 / (1.0 + np.exp(-np.asarray(a) * (np.asarray(theta, dtype=np.float64) - np.asarray(b))))
+    return np.asarray(c) + (1.0 - np.asarray(c)) * logistic  # type: ignore[no-any-return]
+
+
 def probability(theta: ArrayLike, items: ItemParameters) -> Array:
-    theta_array = np.asarray(theta, dtype=np.float64)[..., None]
-    logistic = 1.0 / (1.0 + np.exp(-items.a * (theta_array - items.b)))
-    return items.c + (1.0 - items.c) * logistic  # type: ignore[no-any-return]
+    """P(correct) of every item at every theta: (..., items)."""
+    return response_probability(np.asarray(theta, dtype=np.float64)[..., None], items.a, items.b, items.c)
 
 
 def information(theta: ArrayLike, items: ItemParameters) -> Array:
@@ -64,3 +69,26 @@ def log_likelihood(theta: ArrayLike, responses: ArrayLike, administered: ArrayLi
     mask = np.asarray(administered, dtype=bool)
     terms = np.where(mask, r * np.log(p) + (1.0 - r) * np.log1p(-p), 0.0)
     return terms.sum(axis=-1)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class GridTables:
+    """log P, log (1 - P) and Fisher information of every item at every point of a fine theta grid.
+
+    An adaptive test looks these up instead of evaluating the model: recording an answer takes one row of
+    log-likelihood terms, choosing an item takes one row of information (theta is rounded to the grid,
+    0.01 apart by default, far finer than any estimate's standard error)."""
+
+    grid: Array
+    log_likelihood: Array  # (2, items, grid): [0] log (1 - P) for a wrong answer, [1] log P for a right one
+    information: Array  # (grid, items)
+
+    @classmethod
+    def of(cls, items: ItemParameters, grid: Array) -> GridTables:
+        p = np.clip(probability(grid, items), _EPSILON, 1.0 - _EPSILON)
+        return cls(grid, np.stack([np.log1p(-p).T, np.log(p).T]), information(grid, items))
+
+    def nearest(self, theta: ArrayLike) -> NDArray[np.intp]:
+        step = self.grid[1] - self.grid[0]
+        position = np.rint((np.asarray(theta, dtype=np.float64) - self.grid[0]) / step)
+        return np.clip(position, 0, self.grid.size - 1).astype(np.intp)  # type: ignore[no-any-return]

@@ -16,20 +16,23 @@ class StoppingRule:
     min_items: int = 1
     se_target: float | None = None
 
-    def should_stop(self, administered: ArrayLike, se: ArrayLike, deadline_passed: ArrayLike = False) -> Array:
-        """True where the test ends now: the deadline passed, the length is reached, or (past the minimum
-        length) the standard error fell to the target."""
+    def precise(self, administered: ArrayLike, se: ArrayLike) -> Array:
+        """True where the standard error reached the target after at least the minimum length."""
         count = np.asarray(administered)
-        stop = (count >= self.max_items) | np.asarray(deadline_passed, dtype=bool)
-        if self.se_target is not None:
-            stop |= (count >= self.min_items) & (np.asarray(se) <= self.se_target)
-        return stop  # type: ignore[no-any-return]
+        if self.se_target is None:
+            return np.zeros(count.shape, dtype=bool)  # type: ignore[return-value]
+        return (count >= self.min_items) & (np.asarray(se) <= self.se_target)  # type: ignore[no-any-return]
+
+    def should_stop(self, administered: ArrayLike, se: ArrayLike, deadline_passed: ArrayLike = False) -> Array:
+        """True where the test ends now: the deadline passed, the length is reached, or the SE target is met."""
+        count = np.asarray(administered)
+        return (count >= self.max_items) | np.asarray(deadline_passed, dtype=bool) | self.precise(count, se)  # type: ignore[no-any-return]
 
     def reason(self, administered: int, se: float, deadline_passed: bool = False) -> str | None:
         """The protocol's finish reason for one candidate, or None to go on."""
         if deadline_passed:
             return "time_expired"
-        if self.se_target is not None and administered >= self.min_items and se <= self.se_target:
+        if self.precise(administered, se):
             return "precision_reached"
         if administered >= self.max_items:
             return "completed"
