@@ -20,7 +20,6 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
-from domain.ability import estimate_ability
 from domain.enums import FinishReason
 from domain.errors import Refused
 from domain.scoring import max_score_for, percentage
@@ -261,7 +260,7 @@ class AssessmentSession:
         plan = state["plan"]
         reason = FinishReason(state.get("finish_reason") or FinishReason.COMPLETED)
         max_score = max_score_for(reason, state["answered"], plan["max_questions"])
-        theta, se = estimate_ability(map(tuple, state["results"]))  # type: ignore[arg-type]
+        theta, se = state.get("ability", [0.0, 1.0])
         started = datetime.fromisoformat(plan["started_at"])
         ended = min(_now(), self.deadline)
         return protocol.AssessmentCompleted(
@@ -299,6 +298,8 @@ def plan_for(attempt: Attempt, test: Test) -> Plan:
         started_at=attempt.started_at.isoformat(),
         deadline=attempt.deadline.isoformat(),
         max_questions=attempt.max_questions,
+        min_questions=min(test.min_questions, attempt.max_questions),
+        se_target=test.se_target,
         blueprint=blueprint(nodes, attempt.max_questions),
         skill_order=list(check_skill_graph(nodes)),
         job_description=test.job_description,

@@ -1,4 +1,4 @@
-"""Calibrated item pools: IRT parameters for every bank item and parametric family, and the pool of a test.
+"""Starting IRT parameters for every bank item and parametric family.
 
 Items have no response data yet, so their parameters start from their written difficulty. Written
 difficulty 1..5 (entry .. expert) maps to b = -2, -1, 0, 1, 2 on the logistic metric; bank items start with
@@ -9,14 +9,12 @@ parameters re-estimated from live responses can replace these later (docs/adapti
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from adaptive.irt import ItemParameters
-from adaptive.pool import ItemPool
 from questions.items import Item
-from questions.source import QuestionSource
 
 DIFFICULTY_TO_B = {1: -2.0, 2: -1.0, 3: 0.0, 4: 1.0, 5: 2.0}
 BANK_DISCRIMINATION = 1.0
@@ -34,38 +32,9 @@ def starting_parameters(item: Item) -> tuple[float, float, float]:
 
 
 def parameters_of(items: Sequence[Item]) -> ItemParameters:
-    return _as_parameters([starting_parameters(item) for item in items])
+    return as_parameters([starting_parameters(item) for item in items])
 
 
-def pool_for_test(source: QuestionSource, skill_order: Sequence[str], blueprint: Mapping[str, int]) -> ItemPool:
-    """Every bank item and family of the test's skills, in skill order (then id order), with its parameters.
-
-    The live graph and the simulator both build their pool here, so they choose from the same entries."""
-    ids: list[str] = []
-    parameters: list[tuple[float, float, float]] = []
-    skill_index: list[int] = []
-    reusable: list[bool] = []
-    for index, skill in enumerate(skill_order):
-        for item in sorted((item for item in source.items if item.skill == skill), key=lambda item: item.id):
-            ids.append(item.id)
-            parameters.append(starting_parameters(item))
-            skill_index.append(index)
-            reusable.append(False)
-        for family in sorted((family for family in source.families if family.skill == skill), key=lambda f: f.name):
-            ids.append(family.name)
-            parameters.append(parameters_for(family.difficulty, family=True))
-            skill_index.append(index)
-            reusable.append(True)
-    return ItemPool(
-        ids=tuple(ids),
-        parameters=_as_parameters(parameters),
-        skill=np.array(skill_index, dtype=np.intp),
-        reusable=np.array(reusable, dtype=bool),
-        skills=tuple(skill_order),
-        targets=np.array([blueprint[skill] for skill in skill_order], dtype=np.float64),
-    )
-
-
-def _as_parameters(rows: Sequence[tuple[float, float, float]]) -> ItemParameters:
+def as_parameters(rows: Sequence[tuple[float, float, float]]) -> ItemParameters:
     a, b, c = (np.array(column, dtype=np.float64) for column in zip(*rows, strict=True))
     return ItemParameters.of(a, b, c)

@@ -27,6 +27,7 @@ class CatState:
     log_likelihood: Array  # (candidates, grid)
     given: NDArray[np.int32]  # (candidates, max items): pool entry given at each step, -1 beyond
     used: NDArray[np.bool_]  # (candidates, pool entries)
+    refused: NDArray[np.bool_]  # (candidates, pool entries): came up and lost the Sympson-Hetter lottery
     given_per_skill: NDArray[np.int32]  # (candidates, skills)
     answered: NDArray[np.int32]
     correct: NDArray[np.int32]
@@ -65,6 +66,7 @@ class AdaptiveTest:
             log_likelihood=np.zeros((candidates, self.estimator.grid.size)),
             given=np.full((candidates, self.stopping.max_items), -1, dtype=np.int32),
             used=np.zeros((candidates, len(self.pool)), dtype=bool),
+            refused=np.zeros((candidates, len(self.pool)), dtype=bool),
             given_per_skill=np.zeros((candidates, skills), dtype=np.int32),
             answered=np.zeros(candidates, dtype=np.int32),
             correct=np.zeros(candidates, dtype=np.int32),
@@ -93,8 +95,15 @@ class AdaptiveTest:
         `capacity` (per entry) applies an r_max exposure cap across this batch."""
         skill = self.pool.next_skill(state.given_per_skill[rows])
         eligible = self.pool.eligible(state.used[rows], skill)
+        open_items = eligible & ~state.refused[rows]
+        eligible = np.where(open_items.any(axis=1, keepdims=True), open_items, eligible)
         info = self.information(state.theta[rows])
         chosen = self.selection.choose(info, eligible, rng)
+        if self.selection.exposure_k is not None:  # what outranked the pick came up and was refused: for good
+            picked = info[np.arange(rows.size), chosen][:, None]
+            order = np.arange(len(self.pool))[None, :] < chosen[:, None]  # argmax breaks ties by position
+            outranked = (info > picked) | ((info == picked) & order)
+            state.refused[rows] |= eligible & outranked
         if capacity is not None:
             chosen = cap_exposure(info, eligible, chosen, capacity)
         return chosen

@@ -12,14 +12,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 from adaptive.irt import Array, ItemParameters, information, probability
 
 _EPSILON = 1e-12
 
+Counts = NDArray[Any]  # answers (or right answers) per candidate
 InformationAt = Callable[[Array], Array]  # theta (candidates,) -> test information (candidates,)
 
 
@@ -40,7 +42,7 @@ class GridEstimator(ABC):
 
     @abstractmethod
     def estimate_on_grid(
-        self, log_likelihood: Array, answered: Array, correct: Array, information_at: InformationAt
+        self, log_likelihood: Array, answered: Counts, correct: Counts, information_at: InformationAt
     ) -> tuple[Array, Array]:
         """(theta, SE) per candidate from the running log-likelihood, answer counts and test information."""
 
@@ -65,7 +67,7 @@ class EAP(GridEstimator):
     grid: Array = field(default_factory=default_grid)
 
     def estimate_on_grid(
-        self, log_likelihood: Array, answered: Array, correct: Array, information_at: InformationAt
+        self, log_likelihood: Array, answered: Counts, correct: Counts, information_at: InformationAt
     ) -> tuple[Array, Array]:
         log_posterior = log_likelihood - 0.5 * ((self.grid - self.prior_mean) / self.prior_sd) ** 2
         weights = np.exp(log_posterior - log_posterior.max(axis=1, keepdims=True))
@@ -87,7 +89,7 @@ class MLE(GridEstimator):
     fallback: EAP = field(default_factory=EAP)
 
     def estimate_on_grid(
-        self, log_likelihood: Array, answered: Array, correct: Array, information_at: InformationAt
+        self, log_likelihood: Array, answered: Counts, correct: Counts, information_at: InformationAt
     ) -> tuple[Array, Array]:
         theta = _refined_argmax(self.grid, log_likelihood)
         degenerate = (correct == 0) | (correct == answered)

@@ -25,7 +25,7 @@ def maximum_information(theta: ArrayLike, eligible: ArrayLike, items: ItemParame
 
 def randomesque(
     theta: ArrayLike, eligible: ArrayLike, items: ItemParameters, k: int, rng: np.random.Generator
-) -> Array:
+) -> IndexArray:
     """A uniformly random pick among each candidate's k most informative eligible items."""
     info = np.where(np.asarray(eligible, dtype=bool), information(theta, items), -np.inf)
     chosen = _pick_among_top(np.atleast_2d(info), k, rng)
@@ -66,7 +66,7 @@ class SelectionRule:
         return _pick_among_top(np.where(mask, info, -np.inf), self.randomesque, rng)
 
 
-def cap_exposure(info: Array, eligible: Array, chosen: IndexArray, capacity: ArrayLike) -> IndexArray:
+def cap_exposure(info: Array, eligible: NDArray[np.bool_], chosen: IndexArray, capacity: ArrayLike) -> IndexArray:
     """Enforce an `r_max` cap within one step of a batch: no item goes to more candidates than its remaining
     `capacity` (r_max x candidates - times already given). Candidates over an item's capacity move to their
     next most informative item that still has room; where none has, the most informative eligible item

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
-
-from adaptive.irt import Array
+from numpy.typing import ArrayLike, NDArray
 
 
 @dataclass(frozen=True)
@@ -16,14 +14,16 @@ class StoppingRule:
     min_items: int = 1
     se_target: float | None = None
 
-    def precise(self, administered: ArrayLike, se: ArrayLike) -> Array:
+    def precise(self, administered: ArrayLike, se: ArrayLike) -> NDArray[np.bool_]:
         """True where the standard error reached the target after at least the minimum length."""
         count = np.asarray(administered)
         if self.se_target is None:
-            return np.zeros(count.shape, dtype=bool)  # type: ignore[return-value]
+            return np.zeros(count.shape, dtype=bool)
         return (count >= self.min_items) & (np.asarray(se) <= self.se_target)  # type: ignore[no-any-return]
 
-    def should_stop(self, administered: ArrayLike, se: ArrayLike, deadline_passed: ArrayLike = False) -> Array:
+    def should_stop(
+        self, administered: ArrayLike, se: ArrayLike, deadline_passed: ArrayLike = False
+    ) -> NDArray[np.bool_]:
         """True where the test ends now: the deadline passed, the length is reached, or the SE target is met."""
         count = np.asarray(administered)
         return (count >= self.max_items) | np.asarray(deadline_passed, dtype=bool) | self.precise(count, se)  # type: ignore[no-any-return]

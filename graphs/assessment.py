@@ -1,7 +1,12 @@
 """The live assessment graph (LangGraph), compiled once per session host.
 
 select_question ──> await_answer ──(interrupt: the candidate answers)──> grade ──> select_question ...
-        └──────────────(length reached or deadline passed)──────────────> finalize ──> END
+        └────────(length reached, precision reached or deadline passed)────────> finalize ──> END
+
+`select_question` is the adaptive core's step (adaptive.assembly): the most informative eligible item for
+the current ability estimate, within the skill furthest behind the blueprint. The state keeps only the
+pool entries given and whether each answer was right; the estimate is replayed from them, so the
+simulator's `fast` mode, fed the same answers, chooses the same items.
 
 One thread per attempt (`thread_id` = attempt id) in a checkpointer on the project's database. The only
 node that pauses is `await_answer`, and it does nothing before `interrupt()`, so its re-run on resume is
@@ -17,16 +22,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
+import numpy as np
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
 
-from domain.ability import estimate_ability
+from adaptive.assembly import TestDesign, adaptive_test
+from adaptive.cat import AdaptiveTest
 from domain.enums import FinishReason
 from domain.scoring import max_score_for
 from persistence import attempts
 from persistence.database import Database
+from questions.items import Item
 from questions.source import QuestionSource
 
 Clock = Callable[[], datetime]
@@ -40,6 +48,8 @@ class Plan(TypedDict):
     started_at: str
     deadline: str
     max_questions: int
+    min_questions: int
+    se_target: float | None
     blueprint: dict[str, int]
     skill_order: list[str]
     job_description: str  # context for generators that write items for the role (the LLM generator)
@@ -48,6 +58,7 @@ class Plan(TypedDict):
 class PendingQuestion(TypedDict):
     question_id: str
     index: int
+    entry: int  # the pool entry it came from (a bank item, or the family a fresh variant was drawn from)
     presented_at: str
     item: dict[str, Any]
 
@@ -62,13 +73,15 @@ class Feedback(TypedDict):
 
 class AssessmentState(TypedDict, total=False):
     plan: Plan
-    asked: list[str]
+    asked: list[str]  # item ids, bank or family variant
+    given: list[int]  # pool entries, in order
+    right: list[bool]  # the answers' correctness, in order
     pending: PendingQuestion | None
     answer: dict[str, Any] | None
     answered: int
     score: int
     by_skill: dict[str, list[int]]  # skill -> [answered, correct]
-    results: list[list[Any]]  # [written difficulty, correct] per answer, for the ability estimate
+    ability: list[float]  # [theta, standard error] after the answers so far
     last_feedback: Feedback | None
     finish_reason: str | None
     finished: bool
@@ -78,12 +91,14 @@ def initial_state(plan: Plan) -> AssessmentState:
     return AssessmentState(
         plan=plan,
         asked=[],
+        given=[],
+        right=[],
         pending=None,
         answer=None,
         answered=0,
         score=0,
         by_skill={},
-        results=[],
+        ability=[0.0, 1.0],
         last_feedback=None,
         finish_reason=None,
         finished=False,
@@ -96,24 +111,20 @@ def question_id_for(attempt_id: int, index: int, item_id: str) -> str:
     return f"q{index + 1}-{digest}"
 
 
-def next_skill(plan: Plan, by_skill: dict[str, list[int]]) -> str:
-    """The skill furthest behind its share of the blueprint; ties go to prerequisites first."""
-    candidates = [skill for skill in plan["skill_order"] if by_skill.get(skill, [0, 0])[0] < plan["blueprint"][skill]]
-    if not candidates:  # the blueprint is used up (it sums to max_questions, so only on a changed plan)
-        candidates = list(plan["skill_order"])
-    return min(
-        candidates,
-        key=lambda skill: (
-            by_skill.get(skill, [0, 0])[0] / max(plan["blueprint"].get(skill, 1), 1),
-            plan["skill_order"].index(skill),
-        ),
+def design_of(plan: Plan) -> TestDesign:
+    return TestDesign.of(
+        plan["skill_order"],
+        plan["blueprint"],
+        plan["max_questions"],
+        plan.get("min_questions", plan["max_questions"]),  # plans written before adaptive stopping
+        plan.get("se_target"),
     )
 
 
-def target_difficulty(by_skill: dict[str, list[int]], skill: str) -> int:
-    """A staircase per skill: start at 3, one step up per correct answer beyond half, down otherwise."""
-    answered, correct = by_skill.get(skill, [0, 0])
-    return max(1, min(5, 3 + correct - (answered - correct)))
+def replayed(test: AdaptiveTest, state: AssessmentState) -> tuple[Any, float, float]:
+    """The adaptive state after the stored answers, and its (theta, SE)."""
+    cat = test.replay(state.get("given", []), state.get("right", []))
+    return cat, round(float(cat.theta[0]), 4), round(float(cat.se[0]), 4)
 
 
 def build_assessment_graph(
@@ -124,23 +135,34 @@ def build_assessment_graph(
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     def select_question(state: AssessmentState) -> AssessmentState:
         plan = state["plan"]
-        if state["answered"] >= plan["max_questions"]:
-            return {"finish_reason": FinishReason.COMPLETED.value, "pending": None}
-        if clock() >= datetime.fromisoformat(plan["deadline"]):
-            return {"finish_reason": FinishReason.TIME_EXPIRED.value, "pending": None}
+        test = adaptive_test(questions, design_of(plan))
+        cat, _, se = replayed(test, state)
+        passed = clock() >= datetime.fromisoformat(plan["deadline"])
+        reason = test.stopping.reason(state["answered"], se, deadline_passed=passed)
+        if reason is not None:
+            return {"finish_reason": reason, "pending": None}
         index = state["answered"]
-        skill = next_skill(plan, state["by_skill"])
-        rng = random.Random(f"{plan['attempt_id']}:{index}")
-        item = questions.draw(
-            skill, rng, exclude=set(state["asked"]), difficulty=target_difficulty(state["by_skill"], skill)
-        )
+        entry = int(test.choose(cat, np.array([0]), np.random.default_rng([plan["attempt_id"], index]))[0])
+        item = _item_for(test.pool.ids[entry], test.pool.reusable[entry], set(state["asked"]), plan, index)
         pending = PendingQuestion(
             question_id=question_id_for(plan["attempt_id"], index, item.id),
             index=index,
+            entry=entry,
             presented_at=clock().isoformat(),
             item=item.model_dump(mode="json"),
         )
         return {"pending": pending, "asked": [*state["asked"], item.id]}
+
+    def _item_for(entry_id: str, reusable: bool, asked: set[str], plan: Plan, index: int) -> Item:
+        """The bank item itself, or a fresh variant of the family (seeded by attempt and position)."""
+        if not reusable:
+            return questions.get(entry_id)
+        family = questions.family(entry_id)
+        rng = random.Random(f"{plan['attempt_id']}:{index}")
+        while True:
+            variant = family.generate(rng.randrange(2**31))
+            if variant.id not in asked:
+                return variant
 
     def await_answer(state: AssessmentState) -> AssessmentState:
         pending = state["pending"]
@@ -154,6 +176,11 @@ def build_assessment_graph(
         pending = state["pending"]
         assert pending is not None
         item = pending["item"]
+        is_correct = answer["selected_option"] == item["key"]
+        given, right = [*state.get("given", []), pending["entry"]], [*state.get("right", []), is_correct]
+        _, theta_after, se_after = replayed(
+            adaptive_test(questions, design_of(state["plan"])), {**state, "given": given, "right": right}
+        )
         now = clock()
         async with database.transaction() as session:
             stored = await attempts.record_response(
@@ -169,16 +196,17 @@ def build_assessment_graph(
                     },
                     "correct_option": item["key"],
                     "selected_option": answer["selected_option"],
-                    "is_correct": answer["selected_option"] == item["key"],
+                    "is_correct": is_correct,
                     "presented_at": datetime.fromisoformat(pending["presented_at"]),
                     "answered_at": now,
                     "time_taken_s": max(0.0, (now - datetime.fromisoformat(pending["presented_at"])).total_seconds()),
-                    "theta_before": estimate_ability(map(tuple, state["results"]))[0],  # type: ignore[arg-type]
+                    "theta_before": state.get("ability", [0.0])[0],
+                    "theta_after": theta_after,
+                    "se_after": se_after,
                 },
             )
         # The session passes the attempt's current deadline (extra time may have been granted since).
         plan = {**state["plan"], "deadline": answer.get("deadline", state["plan"]["deadline"])}
-        results = [*state["results"], [item["difficulty"], stored.is_correct]]
         by_skill = {skill: list(counts) for skill, counts in state["by_skill"].items()}
         counts = by_skill.setdefault(item["skill"], [0, 0])
         counts[0] += 1
@@ -190,7 +218,9 @@ def build_assessment_graph(
             "answered": state["answered"] + 1,
             "score": state["score"] + int(stored.is_correct),
             "by_skill": by_skill,
-            "results": results,
+            "given": given,
+            "right": right,
+            "ability": [theta_after, se_after],
             "last_feedback": Feedback(
                 question_id=pending["question_id"],
                 correct=stored.is_correct,
@@ -202,7 +232,7 @@ def build_assessment_graph(
 
     async def finalize(state: AssessmentState) -> AssessmentState:
         reason = FinishReason(state["finish_reason"] or FinishReason.COMPLETED)
-        theta, se = estimate_ability(map(tuple, state["results"]))  # type: ignore[arg-type]
+        theta, se = state.get("ability", [0.0, 1.0])
         max_score = max_score_for(reason, state["answered"], state["plan"]["max_questions"])
         async with database.transaction() as session:
             await attempts.finalize_attempt(

@@ -1,10 +1,9 @@
-"""The question source: draws items for a skill from the bank, then from the parametric families."""
+"""The question source: the bank items and the parametric families, by id and by skill."""
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from questions.bank import load_bank
@@ -73,22 +72,5 @@ class QuestionSource:
             raise KeyError(item_id)
         return family.generate(int(seed))
 
-    def draw(
-        self, skill: str, rng: random.Random, exclude: Collection[str] = (), difficulty: int | None = None
-    ) -> Item:
-        """An item of `skill` not in `exclude`: an unused bank item nearest `difficulty` when there is one,
-        otherwise a fresh family variant. Raises `LookupError` when the skill has neither left."""
-        unused = [item for item in self._items_by_skill.get(skill, ()) if item.id not in exclude]
-        if unused:
-            if difficulty is not None:
-                nearest = min(abs(item.difficulty - difficulty) for item in unused)
-                unused = [item for item in unused if abs(item.difficulty - difficulty) == nearest]
-            return rng.choice(unused)
-        families = self._families_by_skill.get(skill)
-        if not families:
-            raise LookupError(f"no unused items left for skill {skill!r}")
-        for _ in range(100):
-            item = rng.choice(families).generate(rng.randrange(_SEED_SPACE))
-            if item.id not in exclude:
-                return item
-        raise LookupError(f"could not draw a fresh variant for skill {skill!r}")
+    def family(self, name: str) -> ItemFamily:
+        return self._families_by_name[name]

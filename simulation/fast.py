@@ -87,9 +87,10 @@ def simulate(
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Callable[[int], None] = lambda done: None,
     scripted: NDArray[np.bool_] | None = None,
+    local: bool | None = None,
 ) -> Outcome:
-    """All candidates, chunk by chunk as Ray tasks (in this process when Ray is not initialised);
-    `on_progress` gets the number of candidates finished after each chunk."""
+    """All candidates, chunk by chunk as Ray tasks (in this process when `local`, or when Ray is not
+    initialised); `on_progress` gets the number of candidates finished after each chunk."""
     starts = range(0, true_theta.size, chunk_size)
     seeds = np.random.SeedSequence(seed).spawn(len(starts))
     pieces = [slice(start, start + chunk_size) for start in starts]
@@ -98,7 +99,7 @@ def simulate(
         piece = pieces[index]
         return plan, true_theta[piece], personas[piece], seeds[index], None if scripted is None else scripted[piece]
 
-    if not ray.is_initialized():
+    if local or (local is None and not ray.is_initialized()):
         outcomes = []
         for index in range(len(pieces)):
             outcomes.append(simulate_chunk(*arguments(index)))  # type: ignore[arg-type]
@@ -107,7 +108,7 @@ def simulate(
     remote_chunk = ray.remote(num_cpus=1)(simulate_chunk)
     plan_ref = ray.put(plan)
     pending = {
-        remote_chunk.remote(plan_ref, *arguments(index)[1:]): index  # type: ignore[call-arg]
+        remote_chunk.remote(plan_ref, *arguments(index)[1:]): index  # type: ignore[call-arg, arg-type]
         for index in range(len(pieces))
     }
     finished: dict[int, Outcome] = {}

@@ -1,7 +1,5 @@
 """The shipped bank, its validator and the question source."""
 
-import random
-
 import pytest
 
 from questions.bank import load_bank
@@ -88,32 +86,9 @@ def test_public_view_never_carries_the_key() -> None:
     assert item.explanation not in str(view)
 
 
-def test_draw_never_repeats_within_an_attempt_and_then_uses_families() -> None:
-    source = QuestionSource()
-    rng = random.Random(7)
-    seen: set[str] = set()
-    bank_size = sum(coverage.items for coverage in source.skills() if coverage.name == "python")
-    for _ in range(bank_size + 25):
-        item = source.draw("python", rng, exclude=seen)
-        assert item.id not in seen and item.skill == "python"
-        seen.add(item.id)
-    assert sum(source.get(item_id).family is not None for item_id in seen) == 25
-
-
-def test_draw_prefers_the_nearest_difficulty() -> None:
-    source = QuestionSource()
-    item = source.draw("sql", random.Random(1), difficulty=5)
-    assert item.difficulty == max(i.difficulty for i in source.items if i.skill == "sql")
-
-
 def test_family_variants_are_regenerated_from_their_id() -> None:
     source = QuestionSource()
     variant = source.families[0].generate(12345)
     assert source.get(variant.id) == variant
     with pytest.raises(KeyError):
         source.get("no-such-family-3")
-
-
-def test_a_skill_without_items_or_families_cannot_be_drawn() -> None:
-    with pytest.raises(LookupError, match="cooking"):
-        QuestionSource().draw("cooking", random.Random(0))
