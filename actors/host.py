@@ -112,6 +112,10 @@ class SessionHost:
         session = await self._session(attempt_id)
         return (await session.state()).frame()
 
+    async def pending_for_simulation(self, attempt_id: int) -> dict[str, Any] | None:
+        """For `assess simulate --mode live` only (see AssessmentSession.pending_for_simulation)."""
+        return await (await self._session(attempt_id)).pending_for_simulation()
+
     async def next_event(self, attempt_id: int, connection_id: str) -> str | None:
         """Wait for the next pushed frame for this connection; `TAKEN_OVER` when another took over."""
         attachment = self._attachments.get(attempt_id)

@@ -19,6 +19,7 @@ import ray
 from ray.actor import ActorHandle
 
 from actors.host import HOST_MAX_CONCURRENCY, SessionHostActor
+from config.settings import Settings
 from persistence import attempts
 from persistence.database import Database
 
@@ -34,6 +35,15 @@ class RegistryConfig:
     sessions_per_actor: int
     sweep_interval_s: float
     idle_timeout_s: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RegistryConfig:
+        return cls(
+            database_url=settings.database_url,
+            sessions_per_actor=settings.sessions_per_actor,
+            sweep_interval_s=settings.sweep_interval_s,
+            idle_timeout_s=settings.session_idle_s,
+        )
 
 
 @dataclass

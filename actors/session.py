@@ -122,6 +122,17 @@ class AssessmentSession:
                 remaining_s=round(max(self.remaining_s, 0.0), 3) if self._state else None,
             )
 
+    async def pending_for_simulation(self) -> dict[str, Any] | None:
+        """The waiting question's pool entry, item id and key, for the simulator's `live` mode.
+
+        Hosts expose this only as an actor method; no socket message reaches it."""
+        async with self._mailbox:
+            await self._load()
+            pending = self._state.get("pending")
+            if pending is None or self.phase is not Phase.AWAITING_ANSWER:
+                return None
+            return {"entry": pending["entry"], "item_id": pending["item"]["id"], "key": pending["item"]["key"]}
+
     # -- state ---------------------------------------------------------------------------------------
 
     @property

@@ -25,6 +25,18 @@ DEMO_SKILLS = [
     {"name": "testing", "weight": 1.0, "prerequisites": ["python"]},
     {"name": "system-design", "weight": 1.0, "prerequisites": ["http", "sql"]},
 ]
+# The demo test as a definition (also what `assess simulate` runs when given no test file).
+DEMO_TEST = {
+    "title": DEMO_TEST_TITLE,
+    "job_description": DEMO_JOB_DESCRIPTION,
+    "skills": DEMO_SKILLS,
+    "max_questions": 20,
+    "min_questions": 10,
+    "se_target": 0.3,
+    "duration_minutes": 30,
+    "max_attempts": 3,
+    "passing_score": 60.0,
+}
 
 
 @dataclass(frozen=True)
@@ -62,18 +74,10 @@ async def seed_demo(session: AsyncSession) -> tuple[Test, list[tuple[DemoAccount
         test = await catalog.create_test(
             session,
             {
-                "title": DEMO_TEST_TITLE,
-                "job_description": DEMO_JOB_DESCRIPTION,
-                "skills": DEMO_SKILLS,
-                "max_questions": 20,
-                "min_questions": 10,
-                "se_target": 0.3,
-                "duration_minutes": 30,
+                **DEMO_TEST,
                 "starts_at": now - timedelta(minutes=1),
                 "ends_at": now + timedelta(days=90),
-                "max_attempts": 3,
                 "generator": GeneratorKind.BANK,
-                "passing_score": 60.0,
             },
             created_by=recruiter,
         )

@@ -1,4 +1,4 @@
-"""`assess`: serve the engine, migrate the database, seed the demo, mint tokens, check the bank."""
+"""`assess`: serve the engine, migrate the database, seed the demo, mint tokens, check the bank, simulate."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -182,6 +183,53 @@ def client(
         console.print(f"[red]Protocol error:[/red] {failure}")
         raise typer.Exit(1) from None
     print_result(console, result)
+
+
+@app.command()
+def simulate(
+    test_file: Annotated[
+        Path | None, typer.Option(help="Test definition (POST /api/tests JSON); default: demo")
+    ] = None,
+    candidates: Annotated[int, typer.Option(min=1, help="Simulated candidates")] = 1000,
+    abilities: Annotated[str, typer.Option(help="True abilities: normal:MEAN,SD or uniform:LOW,HIGH")] = "normal:0,1",
+    abilities_file: Annotated[Path | None, typer.Option(help="True abilities, one per line (overrides)")] = None,
+    persona_mix: Annotated[
+        str, typer.Option("--personas", help="Shares of careful, guesser, slow, disconnecting")
+    ] = "careful=1",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same results")] = 0,
+    mode: Annotated[
+        str, typer.Option(help="fast: vectorized core in Ray tasks; live: the real session actors")
+    ] = "fast",
+    out: Annotated[Path, typer.Option(help="Directory for results.csv, summary.json and the plots")] = Path(
+        "var/simulation"
+    ),
+    chunk_size: Annotated[int, typer.Option(min=1, help="Candidates per Ray task (fast mode)")] = 2000,
+    r_max: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Exposure cap per item (fast)")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local one")] = None,
+) -> None:
+    """Run simulated candidates through the adaptive engine and report recovery, length and exposure."""
+    from cli.simulate import SimulationRequest, load_definition, run
+
+    if mode not in ("fast", "live"):
+        console.print(f"[red]--mode must be fast or live, not {mode!r}[/red]")
+        raise typer.Exit(2)
+    try:
+        request = SimulationRequest(
+            definition=load_definition(test_file),
+            candidates=candidates,
+            abilities=abilities,
+            abilities_file=abilities_file,
+            persona_mix=persona_mix,
+            seed=seed,
+            mode=mode,  # type: ignore[arg-type]
+            out=out,
+            chunk_size=chunk_size,
+            r_max=r_max,
+        )
+        run(request, console, _settings(), address)
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
 
 
 def _wait_until_reachable(url: str, attempts: int = 120) -> None:

@@ -36,13 +36,6 @@ class ReplicaState:
             tokens=TokenService.from_settings(settings),
             questions=QuestionSource(),
             metrics=HttpMetrics(),
-            registry=get_registry(
-                RegistryConfig(
-                    database_url=settings.database_url,
-                    sessions_per_actor=settings.sessions_per_actor,
-                    sweep_interval_s=settings.sweep_interval_s,
-                    idle_timeout_s=settings.session_idle_s,
-                )
-            ),
+            registry=get_registry(RegistryConfig.from_settings(settings)),
             chat=build_chat_graph(database),
         )
