@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from ray.actor import ActorHandle
+from sqlalchemy import select
 
 from adaptive.cat import AdaptiveTest
 from adaptive.irt import Array, response_probability
 from domain.enums import GeneratorKind, Role, TestStatus
 from persistence import attempts, catalog
 from persistence.database import Database
-from persistence.models import User
+from persistence.models import Response, User
 from simulation import personas as persona_rules
 from simulation.outcome import Outcome, Reason
 
@@ -120,6 +121,7 @@ async def simulate_live(
     scripted: NDArray[np.bool_] | None = None,
 ) -> Outcome:
     outcome = Outcome.empty(true_theta, personas, test.stopping.max_items)
+    attempt_rows: dict[int, int] = {}
     limit = asyncio.Semaphore(concurrency)
     seeds = np.random.SeedSequence(seed).spawn(len(user_ids))
 
@@ -128,6 +130,7 @@ async def simulate_live(
             rng = np.random.default_rng(seeds[row])
             opened = await attempts.start_or_resume(database, test_id, user_ids[row], datetime.now(UTC))
             candidate = LiveCandidate(registry, opened.attempt.id)
+            attempt_rows[opened.attempt.id] = row
             frames = await candidate.start()
             step = 0
             while frames[-1]["type"] == "question":
@@ -160,4 +163,10 @@ async def simulate_live(
             on_progress(1)
 
     await asyncio.gather(*(run_one(row) for row in range(len(user_ids))))
+    async with database.transaction() as session:  # the SE after each answer, as the graph stored it
+        stored = await session.execute(
+            select(Response.attempt_id, Response.index, Response.se_after).where(Response.attempt_id.in_(attempt_rows))
+        )
+        for attempt_id, index, se_after in stored:
+            outcome.se_history[attempt_rows[attempt_id], index] = np.nan if se_after is None else se_after
     return outcome

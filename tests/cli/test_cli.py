@@ -146,3 +146,86 @@ def test_the_terminal_client_takes_a_whole_assessment(server, make_live_test) ->
     )
     assert refused.returncode == 1
     assert "code 4401" in refused.stdout
+
+
+def test_simulate_fast_is_reproducible_and_writes_results_summary_and_plots(tmp_path: Path, ray_serve: int) -> None:
+    import json
+
+    import ray
+
+    address = ray.get_runtime_context().gcs_address
+    env = {**os.environ, "COLUMNS": "200", "SECRET_KEY": SECRET, "ASSESS_ENVIRONMENT": "development"}
+    common = ["--candidates", "600", "--seed", "11", "--chunk-size", "250", "--address", address]
+    personas = ["--personas", "careful=0.7,guesser=0.1,slow=0.1,disconnecting=0.1"]
+    runs = []
+    for name in ("first", "second"):
+        result = subprocess.run(
+            [ASSESS, "simulate", *common, *personas, "--out", str(tmp_path / name)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "600/600" in result.stdout and "Recovery" in result.stdout and "Item exposure" in result.stdout
+        runs.append(tmp_path / name)
+    assert (runs[0] / "results.csv").read_text() == (runs[1] / "results.csv").read_text()
+    rows = (runs[0] / "results.csv").read_text().splitlines()
+    assert rows[0].split(",") == [
+        "candidate", "persona", "true_theta", "estimate", "se", "length", "reason", "seconds", "reconnects", "items",
+    ]  # fmt: skip
+    assert len(rows) == 601
+    summary = json.loads((runs[0] / "summary.json").read_text())
+    assert summary["overall"]["candidates"] == 600 and summary["settings"]["seed"] == 11
+    assert {group["group"] for group in summary["by_persona"]} == {"careful", "guesser", "slow", "disconnecting"}
+    for plot in ("estimate_vs_true.png", "se_by_items.png", "exposure.png"):
+        assert (runs[0] / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_simulate_live_drives_the_session_actors(server, tmp_path: Path, ray_serve: int) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import ray
+
+    definition = tmp_path / "test.json"
+    definition.write_text(
+        json.dumps({"skills": [{"name": "sql", "weight": 1}], "max_questions": 5, "min_questions": 5})
+    )
+    env = {
+        **os.environ,
+        "COLUMNS": "200",
+        "SECRET_KEY": SECRET,
+        "ASSESS_ENVIRONMENT": "development",
+        "ASSESS_DATABASE_URL": server.settings.database_url,
+    }
+    address = ray.get_runtime_context().gcs_address
+    result = subprocess.run(
+        [ASSESS, "simulate", "--mode", "live", "--test-file", str(definition), "--candidates", "12", "--address", address,
+         "--out", str(tmp_path / "live")],
+        env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "live" / "summary.json").read_text())
+    assert summary["overall"]["candidates"] == 12 and summary["overall"]["mean_length"] == 5.0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--mode", "sideways"], "--mode must be fast or live"),
+        (["--abilities", "cauchy:0,1"], "unknown ability distribution"),
+        (["--abilities", "normal:0,-1"], "positive sd"),
+        (["--personas", "sleepy=1"], "bad persona share"),
+        (["--test-file", "/nonexistent.json"], "cannot read a test definition"),
+    ],
+)
+def test_simulate_refuses_bad_options_clearly(arguments: list[str], message: str) -> None:
+    result = subprocess.run(
+        [ASSESS, "simulate", "--candidates", "10", *arguments],
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stdout

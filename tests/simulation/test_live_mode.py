@@ -1,0 +1,83 @@
+"""`live` mode on the real session actors and graph (both databases), and its agreement with `fast`."""
+
+import asyncio
+
+import numpy as np
+
+from actors.registry import RegistryConfig, get_registry
+from adaptive.assembly import TestDesign, adaptive_test
+from persistence.database import Database
+from questions.source import QuestionSource
+from simulation.fast import SimulationPlan, simulate
+from simulation.live import create_simulated_test, simulate_live
+from simulation.outcome import Outcome, Reason
+from simulation.personas import Persona
+
+DEFINITION = {
+    "skills": [
+        {"name": "python", "weight": 2.0, "prerequisites": []},
+        {"name": "http", "weight": 1.0, "prerequisites": []},
+        {"name": "algorithms", "weight": 1.0, "prerequisites": ["python"]},
+    ],
+    "max_questions": 10,
+    "min_questions": 4,
+    "se_target": 0.3,
+    "duration_minutes": 30,
+}
+
+
+def run_live(
+    server, true_theta: np.ndarray, personas: np.ndarray, scripted=None, definition=DEFINITION
+) -> tuple[Outcome, list[int]]:  # type: ignore[no-untyped-def]
+    test = adaptive_test(QuestionSource(), TestDesign.from_definition(definition))
+
+    async def go() -> tuple[Outcome, list[int]]:
+        database = Database(server.settings.database_url)
+        try:
+            registry = get_registry(RegistryConfig.from_settings(server.settings))
+            test_id, user_ids = await create_simulated_test(
+                database, definition, true_theta.size, "t" + str(id(true_theta))
+            )
+            outcome = await simulate_live(
+                database, registry, test, test_id, user_ids, true_theta, personas, seed=1, scripted=scripted
+            )
+            return outcome, user_ids
+        finally:
+            await database.dispose()
+
+    return asyncio.run(go())
+
+
+def test_live_and_fast_choose_the_same_items_for_the_same_answers(server) -> None:  # type: ignore[no-untyped-def]
+    """Scripted answer patterns (right, wrong, alternating, mixed): the live graph's item sequence equals
+    the fast simulator's, and so do the final estimates."""
+    patterns = np.array(
+        [
+            [True] * 10,
+            [False] * 10,
+            [True, False] * 5,
+            [True, True, False, True, False, False, True, True, True, False],
+        ]
+    )
+    true_theta = np.zeros(len(patterns))
+    careful = np.zeros(len(patterns), dtype=np.int8)
+    live, _ = run_live(server, true_theta, careful, scripted=patterns)
+    test = adaptive_test(QuestionSource(), TestDesign.from_definition(DEFINITION))
+    fast = simulate(SimulationPlan(test), true_theta, careful, seed=1, scripted=patterns, local=True)
+    assert np.array_equal(live.items, fast.items)
+    assert np.array_equal(live.length, fast.length) and np.all(live.length == 10)
+    assert np.allclose(live.estimate, fast.estimate, atol=1e-4)
+    assert np.allclose(live.se, fast.se, atol=1e-4)
+    assert live.estimate[0] > live.estimate[3] > live.estimate[1]
+
+
+def test_live_mode_runs_personas_through_the_actors_and_stores_estimates(server) -> None:  # type: ignore[no-untyped-def]
+    personas = np.repeat(np.array([Persona.CAREFUL, Persona.GUESSER, Persona.DISCONNECTING], dtype=np.int8), 8)
+    true_theta = np.full(personas.size, 1.5)
+    outcome, _ = run_live(server, true_theta, personas)
+    assert np.all(outcome.reason == Reason.LENGTH) and np.all(outcome.length == 10)
+    assert outcome.reconnects[personas == Persona.DISCONNECTING].sum() > 0
+    assert outcome.estimate[personas == Persona.GUESSER].mean() < outcome.estimate[personas == Persona.CAREFUL].mean()
+    answered = np.arange(10)[None, :] < outcome.length[:, None]
+    assert np.all(np.isfinite(outcome.se_history[answered]))  # every response stored its estimate
+    assert np.allclose(outcome.se_history[:, 9], outcome.se, atol=1e-4)
