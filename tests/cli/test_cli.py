@@ -199,11 +199,14 @@ def test_simulate_live_drives_the_session_actors(server, tmp_path: Path, ray_ser
         "ASSESS_DATABASE_URL": server.settings.database_url,
     }
     address = ray.get_runtime_context().gcs_address
+    arguments = ["--mode", "live", "--test-file", str(definition), "--candidates", "12", "--address", address]
     result = subprocess.run(
-        [ASSESS, "simulate", "--mode", "live", "--test-file", str(definition), "--candidates", "12", "--address", address,
-         "--out", str(tmp_path / "live")],
-        env=env, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
+        [ASSESS, "simulate", *arguments, "--out", str(tmp_path / "live")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((tmp_path / "live" / "summary.json").read_text())
     assert summary["overall"]["candidates"] == 12 and summary["overall"]["mean_length"] == 5.0
