@@ -32,7 +32,7 @@ test: install haproxy
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config domain persistence questions serve_app actors graphs cli
+	$(BIN)/mypy config domain persistence questions serve_app actors graphs cli adaptive simulation
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

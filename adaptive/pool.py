@@ -29,6 +29,19 @@ class ItemPool:
     skills: tuple[str, ...]
     targets: NDArray[np.float64]  # blueprint questions per skill (content-balancing weights)
 
+    @classmethod
+    def of_parameters(cls, parameters: ItemParameters) -> ItemPool:
+        """A pool of fixed items with no content constraint (one skill): for research on raw parameters."""
+        count = len(parameters)
+        return cls(
+            ids=tuple(str(index) for index in range(count)),
+            parameters=parameters,
+            skill=np.zeros(count, dtype=np.intp),
+            reusable=np.zeros(count, dtype=bool),
+            skills=("all",),
+            targets=np.ones(1),
+        )
+
     def __len__(self) -> int:
         return len(self.ids)
 

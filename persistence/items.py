@@ -1,4 +1,5 @@
-"""The item catalogue table: keeps the shipped bank in the database for reports and joins."""
+"""The item catalogue table: keeps the shipped bank, with its IRT parameters, in the database for reports
+and joins."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adaptive.calibration import starting_parameters
 from persistence.models import Item as ItemRow
 from questions.items import Item
 
 
 def _row_values(item: Item, source: str) -> dict[str, object]:
+    a, b, c = starting_parameters(item)
     return {
         "skill": item.skill,
         "difficulty": item.difficulty,
@@ -22,6 +25,9 @@ def _row_values(item: Item, source: str) -> dict[str, object]:
         "key": item.key,
         "explanation": item.explanation,
         "tags": list(item.tags),
+        "irt_a": a,
+        "irt_b": b,
+        "irt_c": c,
     }
 
 

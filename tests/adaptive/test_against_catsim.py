@@ -28,18 +28,6 @@ def catsim_matrix(items: ItemParameters) -> np.ndarray:
     return np.column_stack([items.a, items.b, items.c, np.ones(len(items))])
 
 
-def single_skill_pool(items: ItemParameters) -> ItemPool:
-    count = len(items)
-    return ItemPool(
-        ids=tuple(str(index) for index in range(count)),
-        parameters=items,
-        skill=np.zeros(count, dtype=np.intp),
-        reusable=np.zeros(count, dtype=bool),
-        skills=("all",),
-        targets=np.array([1.0]),
-    )
-
-
 def test_models_agree_with_catsim() -> None:
     rng = np.random.default_rng(1)
     items = random_items(rng, 50)
@@ -91,7 +79,7 @@ def test_a_whole_cat_recovers_abilities_as_well_as_catsim() -> None:
     reference.simulate(
         FixedPointInitializer(0.0), MaxInfoSelector(), NumericalSearchEstimator(), MinErrorStopper(0.3, max_items=40)
     )
-    test = AdaptiveTest(single_skill_pool(items), StoppingRule(max_items=40, se_target=0.3), estimator=MLE())
+    test = AdaptiveTest(ItemPool.of_parameters(items), StoppingRule(max_items=40, se_target=0.3), estimator=MLE())
     ours = simulate(SimulationPlan(test), np.tile(true_theta, 5), np.zeros(1500, np.int8), seed=1)
     rmse = float(np.sqrt(np.mean((ours.estimate - ours.true_theta) ** 2)))
     assert rmse == pytest.approx(reference.rmse, abs=0.03)

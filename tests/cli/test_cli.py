@@ -1,5 +1,6 @@
 """The `assess` command line, run as a real process against both databases."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -8,9 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_database_url
+from conftest import execute_sql, make_database_url
+from sqlalchemy import func, select
 
+from adaptive.calibration import DIFFICULTY_TO_B
 from config.settings import Settings
+from persistence.models import Item as ItemRow
 from serve_app.tokens import TokenService
 
 ASSESS = str(Path(sys.executable).with_name("assess"))
@@ -54,6 +58,12 @@ def test_upgrade_demo_and_token(cli_env: dict[str, str]) -> None:
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
     assert "Schema at revision 0001" in upgraded.stdout
     assert "Item bank synced: 220 new" in upgraded.stdout or "new" in upgraded.stdout
+    stored = asyncio.run(
+        execute_sql(cli_env["ASSESS_DATABASE_URL"], select(func.count()).where(ItemRow.irt_b.is_not(None)))
+    )
+    assert stored == 220  # every bank item carries its calibrated parameters
+    hardest = asyncio.run(execute_sql(cli_env["ASSESS_DATABASE_URL"], select(func.max(ItemRow.irt_b))))
+    assert hardest == DIFFICULTY_TO_B[5]
 
     first = assess(cli_env, "demo")
     assert first.returncode == 0, first.stdout + first.stderr
