@@ -48,6 +48,7 @@ class ProtocolConnection(ABC):
         self.connection_id = uuid.uuid4().hex
         self.bucket = TokenBucket(state.settings.rate_limit_per_s, state.settings.rate_limit_burst)
         self._user: User | None = None
+        self._token_expires_at: datetime | None = None
 
     @property
     def user(self) -> User:
@@ -100,6 +101,7 @@ class ProtocolConnection(ABC):
         if user is None or not user.is_active:
             raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "authentication failed")
         self._user = user
+        self._token_expires_at = claims.expires_at
         await self.on_connect()
 
     async def refuse(self, code: str, message: str) -> None:
@@ -115,9 +117,14 @@ class ProtocolConnection(ABC):
     async def receive_loop(self) -> None:
         idle = self.state.settings.idle_timeout_s
         while True:
+            token_left = self._token_seconds_left()
+            if token_left <= 0:
+                raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "token expired")
             try:
-                message = await asyncio.wait_for(self.websocket.receive(), timeout=idle)
+                message = await asyncio.wait_for(self.websocket.receive(), timeout=min(idle, token_left))
             except TimeoutError:
+                if self._token_seconds_left() <= 0:
+                    raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "token expired") from None
                 raise CloseConnection(protocol.CLOSE_GOING_AWAY, "idle timeout") from None
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
@@ -151,6 +158,12 @@ class ProtocolConnection(ABC):
                 await self.send_error(
                     Refused("internal", "the server could not handle that message; try again"), request.request_id
                 )
+
+    def _token_seconds_left(self) -> float:
+        """A connection lives no longer than its token: at `exp` it closes with 4401 and the client
+        reconnects with a fresh token (its attempt resumes where it was)."""
+        assert self._token_expires_at is not None, "authenticated in open()"
+        return (self._token_expires_at - datetime.now(UTC)).total_seconds()
 
     # -- sending ----------------------------------------------------------------------------------------
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Role
 from domain.errors import AuthenticationFailed, PermissionDenied
 from persistence.models import User
+from serve_app.schemas import MAX_RECORD_ID
 from serve_app.state import ReplicaState
 
 _bearer = OAuth2PasswordBearer(tokenUrl="auth/token", auto_error=False)
+
+# A record's id in a path: larger numbers than any key get a 422, not a database overflow.
+IdInPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 
 
 def get_state(request: Request) -> ReplicaState:

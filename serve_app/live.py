@@ -22,6 +22,7 @@ from domain.errors import Refused
 from persistence import attempts
 from serve_app import protocol
 from serve_app.connection import CloseConnection, ProtocolConnection
+from serve_app.schemas import MAX_RECORD_ID
 from serve_app.state import ReplicaState
 
 router = APIRouter()
@@ -38,7 +39,7 @@ class AssessmentConnection(ProtocolConnection):
 
     async def on_connect(self) -> None:
         raw = self.websocket.query_params.get("test_id", "")
-        if not raw.isdigit() or len(raw) > 12:
+        if not raw.isdigit() or len(raw) > 12 or not 1 <= int(raw) <= MAX_RECORD_ID:
             await self.refuse("invalid_message", "test_id must be a test's numeric id")
         self.test_id = int(raw)
         async with self.state.database.transaction() as session:

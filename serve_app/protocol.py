@@ -10,9 +10,10 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from domain.errors import Refused
+from serve_app.text_rules import refuse_nul
 
 MAX_FRAME_BYTES = 64 * 1024
 RequestId = Annotated[str, Field(max_length=128)]
@@ -43,6 +44,11 @@ CLOSE_GOING_AWAY = 1001
 
 class ClientMessage(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        return refuse_nul(data)
 
 
 class StartAssessment(ClientMessage):

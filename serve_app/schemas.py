@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from domain.enums import ApplicationStatus, AttemptStatus, FinishReason, GeneratorKind, Role, TestStatus
 from domain.errors import InvalidRequest
 from domain.skill_graph import SkillNode, check_skill_graph
+from serve_app.text_rules import refuse_nul
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 SkillName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+MAX_RECORD_ID = 2**31 - 1  # ids are 32-bit integer keys; larger numbers name nothing
+RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]
 
 
 class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        return refuse_nul(data)
 
 
 class ReadModel(BaseModel):
@@ -182,7 +190,7 @@ class CatalogSkill(BaseModel):
 
 
 class CandidatesAdd(RequestBody):
-    user_ids: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=1000)]
+    user_ids: Annotated[list[RecordId], Field(min_length=1, max_length=1000)]
     extra_time_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 0
 
 

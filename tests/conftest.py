@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,17 +137,49 @@ class Server:
         return str(response.json()["access_token"])
 
 
-@pytest.fixture(scope="session")
-def server(ray_serve: int, backend: str, database_url: str) -> Iterator[Server]:
-    """The real Serve application for this backend, reached over HTTP on loopback."""
+@contextmanager
+def deployed(ray_serve_port: int, settings: Settings, name: str) -> Iterator[Server]:
+    """The real Serve application with these settings at route prefix `/<name>`, reached over loopback."""
     from ray import serve
 
     from serve_app.deployment import build_application
 
-    settings = make_settings(database_url)
-    serve.run(build_application(settings), name=backend, route_prefix=f"/{backend}")
-    yield Server(f"http://127.0.0.1:{ray_serve}/{backend}", settings, backend)
-    serve.delete(backend)
+    serve.run(build_application(settings), name=name, route_prefix=f"/{name}")
+    try:
+        yield Server(f"http://127.0.0.1:{ray_serve_port}/{name}", settings, settings_backend(settings))
+    finally:
+        serve.delete(name)
+
+
+def settings_backend(settings: Settings) -> str:
+    return "sqlite" if settings.database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture(scope="session")
+def server(ray_serve: int, backend: str, database_url: str) -> Iterator[Server]:
+    """The real Serve application for this backend, reached over HTTP on loopback."""
+    with deployed(ray_serve, make_settings(database_url), backend) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def isolated_server(ray_serve: int, backend: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A second application on a fresh database of its own, for tests that may wreck data (fuzzing);
+    `make(**settings)` deploys it (one at a time per module)."""
+    made: list[ExitStack] = []
+
+    def make(**overrides: object) -> Server:
+        url, scratch = make_database_url(backend, tmp_path_factory.mktemp(f"isolated-{backend}"))
+        upgrade(url)
+        stack = ExitStack()
+        if scratch is not None:
+            stack.callback(scratch.drop)
+        made.append(stack)
+        return stack.enter_context(deployed(ray_serve, make_settings(url, **overrides), f"isolated-{backend}"))
+
+    yield make
+    for stack in reversed(made):
+        stack.close()
 
 
 @pytest.fixture(scope="session")

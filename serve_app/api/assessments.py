@@ -10,7 +10,7 @@ from domain.skill_graph import blueprint, skill_nodes
 from persistence import catalog
 from persistence.models import CandidateApplication, Test
 from questions.source import QuestionSource
-from serve_app.dependencies import SessionDep, StaffUser, StateDep
+from serve_app.dependencies import IdInPath, SessionDep, StaffUser, StateDep
 from serve_app.schemas import ApplicationRead, CandidatesAdd, SkillSpec, TestCreate, TestRead, TestUpdate
 
 router = APIRouter(prefix="/api/tests", tags=["tests"])
@@ -60,12 +60,14 @@ async def list_tests(_: StaffUser, session: SessionDep, status: TestStatus | Non
 
 
 @router.get("/{test_id}", response_model=TestRead)
-async def read_test(test_id: int, _: StaffUser, session: SessionDep) -> TestRead:
+async def read_test(test_id: IdInPath, _: StaffUser, session: SessionDep) -> TestRead:
     return test_view(await catalog.get_test(session, test_id))
 
 
 @router.patch("/{test_id}", response_model=TestRead)
-async def update_test(test_id: int, body: TestUpdate, _: StaffUser, state: StateDep, session: SessionDep) -> TestRead:
+async def update_test(
+    test_id: IdInPath, body: TestUpdate, _: StaffUser, state: StateDep, session: SessionDep
+) -> TestRead:
     test = await catalog.get_test(session, test_id)
     changes = body.model_dump(exclude_unset=True)
     generator = body.generator or test.generator
@@ -76,13 +78,15 @@ async def update_test(test_id: int, body: TestUpdate, _: StaffUser, state: State
 
 
 @router.post("/{test_id}/candidates", response_model=list[ApplicationRead])
-async def add_candidates(test_id: int, body: CandidatesAdd, _: StaffUser, session: SessionDep) -> list[ApplicationRead]:
+async def add_candidates(
+    test_id: IdInPath, body: CandidatesAdd, _: StaffUser, session: SessionDep
+) -> list[ApplicationRead]:
     test = await catalog.get_test(session, test_id)
     applications = await catalog.add_candidates(session, test, body.user_ids, body.extra_time_minutes)
     return [application_view(application) for application in applications]
 
 
 @router.get("/{test_id}/candidates", response_model=list[ApplicationRead])
-async def list_candidates(test_id: int, _: StaffUser, session: SessionDep) -> list[ApplicationRead]:
+async def list_candidates(test_id: IdInPath, _: StaffUser, session: SessionDep) -> list[ApplicationRead]:
     await catalog.get_test(session, test_id)
     return [application_view(application) for application in await catalog.list_applications(session, test_id)]

@@ -7,7 +7,7 @@ from domain.errors import NotFound
 from domain.scoring import percentage
 from persistence import catalog, results
 from persistence.models import Attempt, Test, User
-from serve_app.dependencies import CurrentUser, SessionDep, StaffUser
+from serve_app.dependencies import CurrentUser, IdInPath, SessionDep, StaffUser
 from serve_app.schemas import (
     Ability,
     AttemptReport,
@@ -47,7 +47,7 @@ def attempt_summary(attempt: Attempt, user: User, test: Test, answered: int) -> 
 
 
 @router.get("/tests/{test_id}/results", response_model=list[AttemptSummary])
-async def test_results(test_id: int, _: StaffUser, session: SessionDep) -> list[AttemptSummary]:
+async def test_results(test_id: IdInPath, _: StaffUser, session: SessionDep) -> list[AttemptSummary]:
     test = await catalog.get_test(session, test_id)
     return [
         attempt_summary(row.attempt, row.user, test, row.answered)
@@ -56,7 +56,7 @@ async def test_results(test_id: int, _: StaffUser, session: SessionDep) -> list[
 
 
 @router.get("/attempts/{attempt_id}", response_model=AttemptReport)
-async def attempt_report(attempt_id: int, user: CurrentUser, session: SessionDep) -> AttemptReport:
+async def attempt_report(attempt_id: IdInPath, user: CurrentUser, session: SessionDep) -> AttemptReport:
     attempt, candidate, test = await results.attempt_with_responses(session, attempt_id)
     if user.role is Role.CANDIDATE and attempt.user_id != user.id:
         raise NotFound(f"attempt {attempt_id} not found")  # do not reveal that someone else's exists
@@ -69,7 +69,7 @@ async def attempt_report(attempt_id: int, user: CurrentUser, session: SessionDep
 
 
 @router.get("/tests/{test_id}/item-analysis", response_model=ItemAnalysis)
-async def item_analysis(test_id: int, _: StaffUser, session: SessionDep) -> ItemAnalysis:
+async def item_analysis(test_id: IdInPath, _: StaffUser, session: SessionDep) -> ItemAnalysis:
     await catalog.get_test(session, test_id)
     attempts, responses, tallies = await results.item_tallies(session, test_id)
     return ItemAnalysis(

@@ -5,7 +5,7 @@ from fastapi import APIRouter, status
 from domain.enums import Role
 from persistence import users
 from persistence.models import User
-from serve_app.dependencies import AdminUser, CurrentUser, SessionDep, StaffUser
+from serve_app.dependencies import AdminUser, CurrentUser, IdInPath, SessionDep, StaffUser
 from serve_app.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/api", tags=["users"])
@@ -29,12 +29,12 @@ async def read_me(user: CurrentUser) -> User:
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-async def read_user(user_id: int, _: StaffUser, session: SessionDep) -> User:
+async def read_user(user_id: IdInPath, _: StaffUser, session: SessionDep) -> User:
     return await users.get_user(session, user_id)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-async def update_user(user_id: int, body: UserUpdate, admin: AdminUser, session: SessionDep) -> User:
+async def update_user(user_id: IdInPath, body: UserUpdate, admin: AdminUser, session: SessionDep) -> User:
     """Rename, reset the password, change the role, or disable/enable an account."""
     user = await users.get_user(session, user_id)
     return await users.update_user(session, user, body.model_dump(exclude_unset=True), acting=admin)

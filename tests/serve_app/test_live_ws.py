@@ -17,7 +17,9 @@ from conftest import Server, execute_sql
 from live_client import LiveClient, ws_url
 from sqlalchemy import func, select, update
 
+from domain.enums import Role
 from persistence.models import Attempt, Response
+from serve_app.tokens import TokenService
 
 pytestmark = pytest.mark.websocket
 
@@ -187,16 +189,18 @@ def test_oversized_frames_close_the_socket_with_1009(server, make_live_test) -> 
     assert run(scenario()) == 1009
 
 
-def close_code_of(url: str, **options: Any) -> tuple[int, list[dict[str, Any]]]:
-    async def scenario() -> tuple[int, list[dict[str, Any]]]:
-        client = await LiveClient.connect(url, **options)
-        frames = []
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            while True:
-                frames.append(await client.recv())
-        return int(closed.value.rcvd.code), frames  # type: ignore[union-attr]
+async def closed_with(url: str, **options: Any) -> tuple[int, list[dict[str, Any]]]:
+    """The close code the server ends this connection with, and the frames before it."""
+    client = await LiveClient.connect(url, **options)
+    frames = []
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            frames.append(await client.recv())
+    return int(closed.value.rcvd.code), frames  # type: ignore[union-attr]
 
-    return run(scenario())  # type: ignore[no-any-return]
+
+def close_code_of(url: str, **options: Any) -> tuple[int, list[dict[str, Any]]]:
+    return run(closed_with(url, **options))  # type: ignore[no-any-return]
 
 
 def test_bad_tokens_are_refused_before_any_data(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
@@ -204,6 +208,36 @@ def test_bad_tokens_are_refused_before_any_data(server, make_live_test) -> None:
     for token in ("", "garbage", live.candidate.token[:-3] + "abc"):
         code, frames = close_code_of(assessment_url(server, token, live.test_id))
         assert (code, frames) == (4401, [])
+
+
+def test_a_token_expiring_mid_connection_closes_it_with_4401_and_a_fresh_token_resumes(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
+    live = make_live_test()
+    tokens = TokenService.from_settings(server.settings)
+    short = tokens.issue(live.candidate.id, Role.CANDIDATE, lifetime=timedelta(seconds=4))
+
+    async def scenario() -> None:
+        client = await LiveClient.connect(assessment_url(server, short, live.test_id))
+        await client.expect("auth_success")
+        started, question = await client.start()
+        _, _, question = await client.answer(question)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:  # heartbeats keep the socket busy: it is the token, not idleness, that ends it
+                await client.send("heartbeat")
+                await client.expect("heartbeat_ack")
+                await asyncio.sleep(0.5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+        code, frames = await closed_with(assessment_url(server, short, live.test_id))
+        assert (code, frames) == (4401, [])  # the expired token opens nothing any more
+        fresh = tokens.issue(live.candidate.id, Role.CANDIDATE)
+        again = await LiveClient.connect(assessment_url(server, fresh, live.test_id))
+        await again.expect("auth_success")
+        resumed, pending = await again.start()
+        assert resumed["resumed"] is True and resumed["answered"] == 1
+        assert resumed["attempt_id"] == started["attempt_id"] and pending["question_id"] == question["question_id"]
+        await again.close()
+
+    run(scenario())
 
 
 def test_the_token_may_come_as_a_subprotocol(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
