@@ -25,6 +25,9 @@ from serve_app.connection import CloseConnection, ProtocolConnection
 from serve_app.schemas import MAX_RECORD_ID
 from serve_app.state import ReplicaState
 
+HOST_CALL_RETRIES = 3  # a host that died is replaced by the registry; a few tries ride out a burst of deaths
+REGISTRY_RESTART_PATIENCE_S = 30.0
+
 router = APIRouter()
 
 
@@ -111,22 +114,41 @@ class AssessmentConnection(ProtocolConnection):
     # -- the session host -----------------------------------------------------------------------------
 
     async def call_host(self, call: Callable[[ActorHandle], Awaitable[Any]], attempt_id: int | None = None) -> Any:
-        """Call the session's host; if it died, ask the registry for a new one and call again once."""
+        """Call the session's host; if it died, ask the registry for a new one and call again.
+
+        A retried call is safe: every host method is idempotent (a replayed answer is a duplicate)."""
         attempt_id = attempt_id if attempt_id is not None else self.attempt_id
         assert attempt_id is not None
         own = attempt_id == self.attempt_id
         if own and self.host is not None:
             host_id, host = self.host_id, self.host
         else:
-            host_id, host = await self.state.registry.locate.remote(attempt_id)
-        try:
-            result = await call(host)
-        except ray.exceptions.RayActorError:
-            host_id, host = await self.state.registry.locate.remote(attempt_id, host_id)
-            result = await call(host)
+            host_id, host = await self.locate(attempt_id)
+        for retry in range(HOST_CALL_RETRIES + 1):
+            try:
+                result = await call(host)
+                break
+            except ray.exceptions.RayActorError:
+                if retry == HOST_CALL_RETRIES:
+                    raise
+                host_id, host = await self.locate(attempt_id, host_id)
         if own:
             self.host_id, self.host = host_id, host
         return result
+
+    async def locate(self, attempt_id: int, failed_host_id: str | None = None) -> tuple[str, ActorHandle]:
+        """Where the attempt's session lives, waiting out a registry restart (its state is rebuilt on
+        demand, so a restarted registry answers as soon as it is up)."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + REGISTRY_RESTART_PATIENCE_S
+        while True:
+            try:
+                located: tuple[str, ActorHandle] = await self.state.registry.locate.remote(attempt_id, failed_host_id)
+                return located
+            except ray.exceptions.RayActorError:
+                if loop.time() >= give_up_at:
+                    raise
+                await asyncio.sleep(0.2)
 
     async def watch_events(self) -> None:
         """Relay frames the host pushes (the deadline passing) and close on a takeover."""

@@ -263,3 +263,27 @@ async def execute_sql(database_url: str, statement: Any) -> Any:
             return result.scalar() if statement.is_select else None
     finally:
         await database.dispose()
+
+
+def invite_cohort(server: Server, candidates: int, **test_overrides: object) -> tuple[int, list[str]]:
+    """A published test (the builder's body with overrides) and `candidates` new invited candidates'
+    tokens, made through the REST API as the admin."""
+    from builders import valid_test_body
+
+    admin = server.login(server.settings.admin_email, server.settings.admin_password.get_secret_value())
+    with server.client(admin) as client:
+        created = client.post("/api/tests", json=valid_test_body(**test_overrides))
+        assert created.status_code == 201, created.text
+        test_id = created.json()["id"]
+        accounts = []
+        for _ in range(candidates):
+            email, password = f"cohort-{secrets.token_hex(5)}@example.com", secrets.token_urlsafe(12)
+            made = client.post(
+                "/api/users", json={"email": email, "password": password, "full_name": "Cohort", "role": "candidate"}
+            )
+            assert made.status_code == 201, made.text
+            accounts.append((made.json()["id"], email, password))
+        invited = client.post(f"/api/tests/{test_id}/candidates", json={"user_ids": [a[0] for a in accounts]})
+        assert invited.status_code == 200, invited.text
+        assert client.patch(f"/api/tests/{test_id}", json={"status": "published"}).status_code == 200
+    return test_id, [server.login(email, password) for _, email, password in accounts]

@@ -20,8 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from builders import valid_test_body
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Server, execute_sql
+from conftest import Server, execute_sql, invite_cohort
 from live_client import LiveClient, ws_url
 from sqlalchemy import func, select
 
@@ -217,29 +216,11 @@ def process_start_time(server: Server) -> str:
     return match.group(1)
 
 
-def invited_test(server: Server, candidates: int) -> tuple[int, list[str]]:
-    admin = server.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-    with server.client(admin) as client:
-        created = client.post("/api/tests", json=valid_test_body(max_questions=6, min_questions=6, max_attempts=20))
-        assert created.status_code == 201, created.text
-        test_id = created.json()["id"]
-        tokens, ids = [], []
-        for index in range(candidates):
-            email, password = f"fuzz-{index}@example.com", f"fuzz-password-{index}"
-            made = client.post(
-                "/api/users", json={"email": email, "password": password, "full_name": "Fuzz", "role": "candidate"}
-            )
-            assert made.status_code == 201, made.text
-            ids.append(made.json()["id"])
-            tokens.append(server.login(email, password))
-        assert client.post(f"/api/tests/{test_id}/candidates", json={"user_ids": ids}).status_code == 200
-        assert client.patch(f"/api/tests/{test_id}", json={"status": "published"}).status_code == 200
-    return test_id, tokens
-
-
 def test_ten_thousand_hostile_frames_beside_well_behaved_candidates(isolated_server) -> None:  # type: ignore[no-untyped-def]
     server = isolated_server(ASSESS_RATE_LIMIT_PER_S=100_000, ASSESS_RATE_LIMIT_BURST=100_000)
-    test_id, tokens = invited_test(server, FUZZ_CONNECTIONS + WELL_BEHAVED)
+    test_id, tokens = invite_cohort(
+        server, FUZZ_CONNECTIONS + WELL_BEHAVED, max_questions=6, min_questions=6, max_attempts=20
+    )
     started_at = process_start_time(server)
 
     def url(token: str) -> str:
