@@ -59,6 +59,13 @@ class FleetCandidate:
             if first["type"] == "assessment_completed":
                 self.completed = first
                 return
+            if first["type"] == "error":  # the deadline passed while we were away
+                assert first["code"] in ("time_expired", "attempts_exhausted"), first
+                if first["code"] == "time_expired":  # finalized now, the result follows
+                    self.completed = await asyncio.wait_for(client.expect("assessment_completed"), 60)
+                else:  # already finalized (by the sweep): the attempt is over and no other may start
+                    self.completed = first
+                return
             assert first["type"] == "assessment_started", first
             question = await asyncio.wait_for(client.expect("question"), 60)
             self.check_resume(first, question)
@@ -130,5 +137,5 @@ def check_nothing_lost(fleet: list[FleetCandidate], stored: dict[int, list[str]]
         assert len(rows) == len(set(rows)), f"attempt {candidate.attempt_id} has a question twice"
         assert set(candidate.acknowledged) <= set(rows), f"attempt {candidate.attempt_id} lost an answer"
         assert candidate.completed is not None
-        if candidate.completed["reason"] == "completed":
+        if candidate.completed.get("reason") == "completed":
             assert len(rows) == max_questions

@@ -8,27 +8,41 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import secrets
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port, haproxy_side_ports, make_database_url
-from live_client import LiveClient, ws_url
-from sqlalchemy import func, select
+from conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    Server,
+    execute_sql,
+    free_port,
+    haproxy_side_ports,
+    invite_cohort,
+    make_database_url,
+    make_settings,
+)
+from fleet import FleetCandidate, attempt_statuses, check_nothing_lost, stored_answers
+from live_client import ws_url
+from sqlalchemy import update
 
-from persistence.database import Database
 from persistence.migrate import upgrade
-from persistence.models import Response
+from persistence.models import Attempt
 
 pytestmark = pytest.mark.websocket
 
 ASSESS = str(Path(sys.executable).with_name("assess"))
 SECRET = "crash-test-secret-key-that-is-long-enough-0123456789"
+CANDIDATES = 20
+QUESTIONS = 8
 
 
 class ServerProcess:
@@ -95,11 +109,12 @@ def crashable(backend: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, dic
         "ASSESS_DATABASE_URL": url,
         "SECRET_KEY": SECRET,
         "ASSESS_ENVIRONMENT": "development",
+        "ASSESS_ADMIN_EMAIL": ADMIN_EMAIL,
+        "ASSESS_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "ASSESS_PORT": str(free_port()),
         "RAY_TMPDIR": ray_dir,
         **haproxy_side_ports(),
     }
-    subprocess.run([ASSESS, "demo"], env=env, check=True, capture_output=True, timeout=120)
     server = ServerProcess(env, ray_dir)
     yield server, env
     server.kill_everything()
@@ -108,59 +123,43 @@ def crashable(backend: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, dic
         scratch.drop()
 
 
-def count_responses(url: str, attempt_id: int) -> int:
-    async def count() -> int:
-        database = Database(url)
-        try:
-            async with database.transaction() as session:
-                return int(
-                    await session.scalar(select(func.count(Response.id)).where(Response.attempt_id == attempt_id)) or 0
-                )
-        finally:
-            await database.dispose()
+def test_sigkill_of_the_whole_server_with_twenty_candidates_in_flight(crashable) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 of everything mid-assessment; five attempts' deadlines pass during the outage. After the
+    restart every acknowledged answer is stored once, the others resume where they were with the time
+    they had (tests/fleet.py checks every resume) and finish; the five are finalized as time_expired."""
+    server_process, env = crashable
+    server_process.start()
+    settings = make_settings(env["ASSESS_DATABASE_URL"], ASSESS_ENVIRONMENT="development", SECRET_KEY=SECRET)
+    server = Server(f"http://127.0.0.1:{env['ASSESS_PORT']}", settings, "crashable")
+    test_id, tokens = invite_cohort(
+        server, CANDIDATES, max_questions=QUESTIONS, min_questions=QUESTIONS, max_attempts=1
+    )
+    fleet = [
+        FleetCandidate(ws_url(server.base_url, "/ws/assessment", token=token, test_id=test_id), pace_s=0.4)
+        for token in tokens
+    ]
+    expiring = fleet[:5]
 
-    return asyncio.run(count())
+    async def scenario() -> None:
+        runs = [asyncio.create_task(candidate.run(random.Random(seed))) for seed, candidate in enumerate(fleet)]
+        while sum(len(candidate.acknowledged) for candidate in fleet) < 2 * CANDIDATES:
+            if any(run.done() for run in runs):
+                await asyncio.gather(*runs)
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(server_process.kill_everything)
+        overdue = [candidate.attempt_id for candidate in expiring]
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        await execute_sql(settings.database_url, update(Attempt).where(Attempt.id.in_(overdue)).values(deadline=past))
+        for candidate in expiring:
+            candidate.deadline = past.isoformat()
+        await asyncio.to_thread(server_process.start)
+        await asyncio.gather(*runs)
 
-
-def test_sigkill_of_the_whole_server_loses_no_acknowledged_answer(crashable) -> None:  # type: ignore[no-untyped-def]
-    server, env = crashable
-    token = subprocess.run(
-        [ASSESS, "token", "alice@example.com"], env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-    url = ws_url(f"http://127.0.0.1:{env['ASSESS_PORT']}", "/ws/assessment", token=token, test_id=1)
-
-    server.start()
-
-    async def before_the_crash() -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-        client = await LiveClient.connect(url)
-        await client.expect("auth_success")
-        started, question = await client.start()
-        acknowledged = []
-        for _ in range(3):
-            feedback, _, question = await client.answer(question)
-            acknowledged.append(feedback["question_id"])
-        return started, question, acknowledged
-
-    started, pending, acknowledged = asyncio.run(before_the_crash())
-    server.kill_everything()
-    assert count_responses(env["ASSESS_DATABASE_URL"], started["attempt_id"]) == len(acknowledged) == 3
-
-    server.start()
-
-    async def after_the_restart() -> dict[str, Any]:
-        client = await LiveClient.connect(url)
-        hello = await client.expect("auth_success")
-        assert hello["active_attempt_id"] == started["attempt_id"]
-        resumed, question = await client.start()
-        assert resumed["resumed"] is True and resumed["answered"] == 3
-        assert (question["question_id"], question["text"]) == (pending["question_id"], pending["text"])
-        assert resumed["deadline"] == started["deadline"]
-        assert resumed["remaining_s"] < started["remaining_s"]
-        while question["type"] == "question":
-            question = (await client.answer(question))[2]
-        await client.close()
-        return question
-
-    completed = asyncio.run(after_the_restart())
-    assert completed["type"] == "assessment_completed"
-    assert count_responses(env["ASSESS_DATABASE_URL"], started["attempt_id"]) == started["max_questions"]
+    asyncio.run(scenario())
+    attempts = [candidate.attempt_id for candidate in fleet]
+    check_nothing_lost(fleet, asyncio.run(stored_answers(settings.database_url, attempts)), QUESTIONS)  # type: ignore[arg-type]
+    statuses = asyncio.run(attempt_statuses(settings.database_url, attempts))  # type: ignore[arg-type]
+    for candidate in fleet:
+        expected = ("expired", "time_expired") if candidate in expiring else ("completed", "completed")
+        assert statuses[candidate.attempt_id] == expected, (candidate.attempt_id, candidate.completed)  # type: ignore[index]
+    assert sum(candidate.reconnects for candidate in fleet) >= CANDIDATES  # every socket really dropped
