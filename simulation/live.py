@@ -70,7 +70,7 @@ async def create_simulated_test(
                 "duration_minutes": definition.get("duration_minutes", 60),
                 "starts_at": now - timedelta(minutes=1),
                 "ends_at": now + timedelta(days=1),
-                "max_attempts": 1,
+                "max_attempts": definition.get("max_attempts", 1),
                 "generator": GeneratorKind.BANK,
                 "passing_score": definition.get("passing_score", 60.0),
             },

@@ -1,0 +1,224 @@
+"""Soak: hold many concurrent candidates on one machine for a while, each answering at a human pace.
+
+A fresh Ray cluster (2 CPUs) serves the application on SQLite (or --database-url); --candidates accounts
+are invited to one test and each keeps a WebSocket open for the whole run: start, answer after a think
+time (uniform around --think-s), and begin the next attempt when one ends. Printed at the end:
+answers per second, p50/p99/max answer round trip (submit to feedback), error frames and unexpected
+closes (goal: zero), connections held, and the server's resident memory (every Ray process of the
+cluster) once all candidates were in and at the end (goal: flat).
+
+    .venv/bin/python bench/soak.py --candidates 1000 --minutes 10
+    .venv/bin/python bench/soak.py --candidates 200 --minutes 1 --think-s 5
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+import websockets
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECRET = "soak-benchmark-secret-key-that-is-long-enough-0123456789"
+QUESTIONS = 20
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    closes: int = 0
+    completed: int = 0
+    connected: int = 0
+
+    def error(self, code: str) -> None:
+        self.errors[code] = self.errors.get(code, 0) + 1
+
+
+async def candidate(url: str, think_s: float, stop_at: float, tally: Tally, rng: random.Random) -> None:
+    """One candidate for the whole run; reconnects (counted) if the server closes on it."""
+    await asyncio.sleep(rng.random() * 30)  # arrivals spread over half a minute
+    while time.monotonic() < stop_at:
+        try:
+            async with websockets.connect(url, open_timeout=120, max_size=2**22) as socket:
+                tally.connected += 1
+                try:
+                    await drive(socket, think_s, stop_at, tally, rng)
+                finally:
+                    tally.connected -= 1
+            return
+        except (websockets.ConnectionClosed, OSError, TimeoutError):
+            tally.closes += 1
+            await asyncio.sleep(1 + rng.random())
+
+
+async def drive(
+    socket: websockets.ClientConnection, think_s: float, stop_at: float, tally: Tally, rng: random.Random
+) -> None:
+    async def receive() -> dict:
+        return json.loads(await socket.recv())  # type: ignore[no-any-return]
+
+    await receive()  # auth_success
+    while time.monotonic() < stop_at:
+        await socket.send(json.dumps({"type": "start_assessment"}))
+        frame = await receive()
+        if frame["type"] == "error":
+            tally.error(frame["code"])
+            await asyncio.sleep(think_s)
+            continue
+        if frame["type"] == "assessment_started":
+            frame = await receive()
+        while frame["type"] == "question" and time.monotonic() < stop_at:
+            await asyncio.sleep(think_s * (0.5 + rng.random()))
+            sent = time.perf_counter()
+            await socket.send(
+                json.dumps({"type": "submit_answer", "question_id": frame["question_id"], "selected_option": "a"})
+            )
+            feedback = await receive()
+            if feedback["type"] != "answer_feedback":
+                tally.error(feedback.get("code", feedback["type"]))
+                break  # resynchronise through start_assessment
+            tally.latencies.append(time.perf_counter() - sent)
+            await receive()  # progress_update
+            frame = await receive()  # the next question or the result
+        if frame["type"] == "assessment_completed":
+            tally.completed += 1
+
+
+def server_rss_mib() -> float:
+    """Resident memory of every Ray process on this machine (the whole server side)."""
+    total = 0
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any("ray" in part for part in process.info["cmdline"] or []) and process.pid != os.getpid():
+                total += process.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total / 2**20
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+async def seed(database_url: str, candidates: int, minutes: float) -> tuple[int, list[str]]:
+    from domain.enums import Role
+    from persistence.database import Database
+    from serve_app.tokens import TokenService
+    from simulation.live import create_simulated_test
+
+    database = Database(database_url)
+    try:
+        definition = {
+            "skills": [{"name": name, "weight": 1.0, "prerequisites": []} for name in ("python", "sql", "http", "git")],
+            "max_questions": QUESTIONS,
+            "min_questions": QUESTIONS,
+            "duration_minutes": 120,
+            "max_attempts": 20,  # a candidate who finishes starts again, so every connection stays busy
+        }
+        test_id, user_ids = await create_simulated_test(database, definition, candidates, "soak")
+    finally:
+        await database.dispose()
+    tokens = TokenService(SECRET, "HS256", "assess", "assess-api", timedelta(minutes=minutes + 30))
+    return test_id, [tokens.issue(user_id, Role.CANDIDATE) for user_id in user_ids]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--candidates", type=int, default=1000)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--think-s", type=float, default=20.0, help="mean seconds between a question and its answer")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    arguments = parser.parse_args()
+
+    import ray
+    from ray import serve
+
+    from config.settings import Settings
+    from persistence.migrate import upgrade
+    from serve_app.deployment import build_application
+
+    console = Console()
+    database_url = arguments.database_url or f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='soak-')}/soak.db"
+    upgrade(database_url)
+    test_id, tokens = asyncio.run(seed(database_url, arguments.candidates, arguments.minutes))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    port = 19000 + os.getpid() % 1000
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    settings = Settings(SECRET_KEY=SECRET, ASSESS_DATABASE_URL=database_url)  # type: ignore[call-arg]
+    serve.run(build_application(settings), name="assess", route_prefix="/")
+    url = f"ws://127.0.0.1:{port}/ws/assessment?test_id={test_id}&token="
+
+    tally = Tally()
+    seconds = arguments.minutes * 60
+
+    async def run() -> tuple[float, float]:
+        stop_at = time.monotonic() + seconds
+        rng = random.Random(1)
+        tasks = [
+            asyncio.create_task(candidate(url + token, arguments.think_s, stop_at, tally, random.Random(rng.random())))
+            for token in tokens
+        ]
+        rss_start = 0.0
+        with Progress(
+            TextColumn("[bold]soak"), BarColumn(), TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+            TimeRemainingColumn(), console=console,
+        ) as progress:  # fmt: skip
+            bar = progress.add_task("soak", total=seconds, status="")
+            began = time.monotonic()
+            while not all(task.done() for task in tasks):
+                await asyncio.sleep(1)
+                elapsed = time.monotonic() - began
+                if not rss_start and tally.connected == len(tokens) and elapsed > 45:
+                    rss_start = server_rss_mib()  # everyone in and started
+                progress.update(
+                    bar,
+                    completed=min(elapsed, seconds),
+                    status=f"{tally.connected} connected, {len(tally.latencies)} answers, "
+                    f"{sum(tally.errors.values())} errors, {tally.closes} closes",
+                )
+        await asyncio.gather(*tasks, return_exceptions=False)
+        return rss_start, server_rss_mib()
+
+    started = time.monotonic()
+    rss_start, rss_end = asyncio.run(run())
+    wall = time.monotonic() - started
+    serve.shutdown()
+    ray.shutdown()
+
+    table = Table(
+        title=f"Soak: {arguments.candidates} candidates for {arguments.minutes:g} min, think {arguments.think_s:g} s"
+    )
+    for column in ("figure", "value"):
+        table.add_column(column)
+    rows = [
+        ("answers", f"{len(tally.latencies):,}"),
+        ("answers/s", f"{len(tally.latencies) / wall:.1f}"),
+        ("round trip p50 / p99 / max", f"{percentile(tally.latencies, 0.5) * 1000:.0f} / "
+         f"{percentile(tally.latencies, 0.99) * 1000:.0f} / {max(tally.latencies, default=0) * 1000:.0f} ms"),
+        ("attempts completed", f"{tally.completed:,}"),
+        ("error frames (goal 0)", f"{sum(tally.errors.values())} {tally.errors or ''}"),
+        ("unexpected closes (goal 0)", str(tally.closes)),
+        ("server RSS, all in / end", f"{rss_start:,.0f} / {rss_end:,.0f} MiB ({rss_end / max(rss_start, 1):.2f}x)"),
+    ]  # fmt: skip
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
