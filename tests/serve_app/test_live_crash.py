@@ -74,6 +74,13 @@ class ServerProcess:
             tail.kill()
         raise AssertionError("the server did not start:\n" + self.log.read_text()[-5000:])
 
+    def stop_gracefully(self) -> None:
+        """SIGTERM to `assess serve`, as an orchestrator stops it: it must exit by itself, cleanly."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=120) == 0, self.log.read_text()[-3000:]
+        self.kill_everything()  # only leftovers a clean stop may leave (Ray's HAProxy runs outside it)
+
     def kill_everything(self) -> None:
         """SIGKILL to the server's process group and to every process of its Ray cluster."""
         if self.process is not None:
@@ -123,10 +130,12 @@ def crashable(backend: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, dic
         scratch.drop()
 
 
-def test_sigkill_of_the_whole_server_with_twenty_candidates_in_flight(crashable) -> None:  # type: ignore[no-untyped-def]
-    """kill -9 of everything mid-assessment; five attempts' deadlines pass during the outage. After the
-    restart every acknowledged answer is stored once, the others resume where they were with the time
-    they had (tests/fleet.py checks every resume) and finish; the five are finalized as time_expired."""
+@pytest.mark.parametrize("stop", ["kill -9", "graceful"])
+def test_stopping_the_whole_server_with_twenty_candidates_in_flight(crashable, stop: str) -> None:  # type: ignore[no-untyped-def]
+    """kill -9 of every process (or a SIGTERM to `assess serve`) mid-assessment; five attempts' deadlines
+    pass during the outage. After the restart every acknowledged answer is stored once, the others resume
+    where they were with the time they had (tests/fleet.py checks every resume) and finish; the five are
+    finalized as time_expired."""
     server_process, env = crashable
     server_process.start()
     settings = make_settings(env["ASSESS_DATABASE_URL"], ASSESS_ENVIRONMENT="development", SECRET_KEY=SECRET)
@@ -146,7 +155,8 @@ def test_sigkill_of_the_whole_server_with_twenty_candidates_in_flight(crashable)
             if any(run.done() for run in runs):
                 await asyncio.gather(*runs)
             await asyncio.sleep(0.05)
-        await asyncio.to_thread(server_process.kill_everything)
+        outage = server_process.kill_everything if stop == "kill -9" else server_process.stop_gracefully
+        await asyncio.to_thread(outage)
         overdue = [candidate.attempt_id for candidate in expiring]
         past = datetime.now(UTC) - timedelta(seconds=1)
         await execute_sql(settings.database_url, update(Attempt).where(Attempt.id.in_(overdue)).values(deadline=past))
