@@ -21,6 +21,7 @@ from typing import Any
 import ray
 
 from actors.session import AssessmentSession, SessionContext, SessionExpired
+from config.logs import configure_logging
 from domain.errors import Refused
 from graphs.assessment import build_assessment_graph
 from persistence.checkpoints import open_checkpointer
@@ -56,6 +57,7 @@ def _error_frames(error: Refused, request_id: str | None) -> list[str]:
 
 class SessionHost:
     def __init__(self, host_id: str, database_url: str, capacity: int) -> None:
+        configure_logging()
         self.host_id = host_id
         self._database_url = database_url
         self.capacity = capacity
@@ -194,7 +196,7 @@ class SessionHost:
         try:
             await self.expire(attempt_id)
         except Exception:  # the registry's sweep finalizes it on its next pass
-            logger.exception("deadline expiry failed for attempt %s", attempt_id)
+            logger.exception("deadline expiry failed", extra={"attempt_id": attempt_id, "host_id": self.host_id})
 
     def _forget(self, attempt_id: int) -> None:
         self._sessions.pop(attempt_id, None)

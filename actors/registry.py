@@ -19,6 +19,7 @@ import ray
 from ray.actor import ActorHandle
 
 from actors.host import HOST_MAX_CONCURRENCY, SessionHostActor
+from config.logs import configure_logging
 from config.settings import Settings
 from persistence import attempts
 from persistence.database import Database
@@ -60,6 +61,7 @@ def registry_name(database_url: str) -> str:
 
 class Registry:
     def __init__(self, config: RegistryConfig) -> None:
+        configure_logging()
         self._config = config
         self._hosts: dict[str, HostRecord] = {}
         self._placements: dict[int, str] = {}
@@ -142,7 +144,9 @@ class Registry:
         record = self._hosts.pop(host_id, None)
         if record is None:
             return
-        logger.warning("session host %s is gone; its %d sessions will be re-placed", host_id, len(record.attempts))
+        logger.warning(
+            "session host is gone; its %d sessions will be re-placed", len(record.attempts), extra={"host_id": host_id}
+        )
         for attempt_id in record.attempts:
             self._placements.pop(attempt_id, None)
 

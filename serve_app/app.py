@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from config.logs import configure_logging
 from config.settings import Settings
 from domain.errors import Conflict
 from persistence import users
@@ -34,6 +35,7 @@ async def bootstrap_admin(state: ReplicaState) -> None:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    configure_logging()
     state = ReplicaState.build(settings)
 
     @asynccontextmanager

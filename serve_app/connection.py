@@ -70,6 +70,10 @@ class ProtocolConnection(ABC):
 
     # -- the connection's life ------------------------------------------------------------------------
 
+    def log_context(self) -> dict[str, object]:
+        """The ids every log line of this connection carries (never the token)."""
+        return {"connection_id": self.connection_id, "user_id": self._user.id if self._user else None}
+
     async def run(self) -> None:
         close_code, reason = 1000, ""
         try:
@@ -77,10 +81,12 @@ class ProtocolConnection(ABC):
             await self.receive_loop()
         except CloseConnection as close:
             close_code, reason = close.code, close.reason
-        except WebSocketDisconnect:
+        except WebSocketDisconnect as disconnect:
+            close_code, reason = disconnect.code, "closed by the client"
             return
         finally:
             await self.on_disconnect()
+            logger.info("connection closed: %s", reason or "normal", extra={**self.log_context(), "code": close_code})
         await self.close(close_code, reason)
 
     async def open(self) -> None:
@@ -102,6 +108,7 @@ class ProtocolConnection(ABC):
             raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "authentication failed")
         self._user = user
         self._token_expires_at = claims.expires_at
+        logger.info("connection opened: %s", self.websocket.url.path, extra=self.log_context())
         await self.on_connect()
 
     async def refuse(self, code: str, message: str) -> None:
@@ -154,7 +161,7 @@ class ProtocolConnection(ABC):
             except (CloseConnection, WebSocketDisconnect, asyncio.CancelledError):
                 raise
             except Exception:
-                logger.exception("connection %s: message failed", self.connection_id)
+                logger.exception("message failed", extra=self.log_context())
                 await self.send_error(
                     Refused("internal", "the server could not handle that message; try again"), request.request_id
                 )

@@ -8,6 +8,7 @@ are done by the host actor, which the socket's cancellation (a client that disco
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from serve_app.connection import CloseConnection, ProtocolConnection
 from serve_app.schemas import MAX_RECORD_ID
 from serve_app.state import ReplicaState
 
+logger = logging.getLogger(__name__)
 HOST_CALL_RETRIES = 3  # a host that died is replaced by the registry; a few tries ride out a burst of deaths
 REGISTRY_RESTART_PATIENCE_S = 30.0
 
@@ -72,6 +74,7 @@ class AssessmentConnection(ProtocolConnection):
                         self.attempt_id, self.connection_id, question_id, option, request_id
                     )
                 )
+                logger.info("answer handled", extra=self.log_context())
                 await self.send_all(frames)
             case protocol.GetState():
                 await self.send(await self.current_state())
@@ -84,9 +87,13 @@ class AssessmentConnection(ProtocolConnection):
         if self.host is not None and self.attempt_id is not None:
             self.host.detach.remote(self.attempt_id, self.connection_id)
 
+    def log_context(self) -> dict[str, object]:
+        return {**super().log_context(), "test_id": self.test_id, "attempt_id": self.attempt_id}
+
     async def start(self, request_id: str | None) -> None:
         opened = await attempts.start_or_resume(self.state.database, self.test_id, self.user.id, datetime.now(UTC))
         self.attempt_id = opened.attempt.id
+        logger.info("attempt %s", "resumed" if opened.resumed else "started", extra=self.log_context())
         frames = await self.call_host(lambda host: host.start.remote(self.attempt_id, self.connection_id, request_id))
         await self.send_all(frames)
         if self.watcher is None:

@@ -98,13 +98,18 @@ class TokenService:
         except JWTError as error:
             raise AuthenticationFailed(_reason(error)) from None
         try:
-            return TokenClaims(
+            verified = TokenClaims(
                 user_id=int(claims["sub"]),
                 role=Role(str(claims["role"])),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             )
         except (KeyError, TypeError, ValueError):
             raise AuthenticationFailed("token claims are malformed") from None
+        # RFC 7519: not accepted on or after `exp`. python-jose compares whole seconds and lets a token
+        # through during its expiry second; a connection is closed at `exp` exactly, so refuse it here too.
+        if datetime.now(UTC) >= verified.expires_at:
+            raise AuthenticationFailed("token expired")
+        return verified
 
 
 def _reason(error: JWTError) -> str:
