@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import schemathesis
 from builders import valid_test_body
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Server
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Server, invite_cohort
 from hypothesis import HealthCheck, given, settings
 
 FUZZ_EXAMPLES = 40
@@ -24,19 +24,9 @@ def fuzzed_server(isolated_server) -> Server:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def fuzz_tokens(fuzzed_server: Server) -> dict[str, str]:
-    admin = fuzzed_server.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-    with fuzzed_server.client(admin) as client:
-        created = client.post(
-            "/api/users",
-            json={
-                "email": "fuzz-candidate@example.com",
-                "password": "fuzz-pass-123",
-                "full_name": "F",
-                "role": "candidate",
-            },
-        )
-        assert created.status_code == 201, created.text
-    return {"admin": admin, "candidate": fuzzed_server.login("fuzz-candidate@example.com", "fuzz-pass-123")}
+    """The admin's token and an invited candidate's (with a published test, so there is data to hit)."""
+    _, (candidate,) = invite_cohort(fuzzed_server, 1)
+    return {"admin": fuzzed_server.login(ADMIN_EMAIL, ADMIN_PASSWORD), "candidate": candidate}
 
 
 def operations(server: Server) -> list[Any]:
