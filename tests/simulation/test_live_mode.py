@@ -1,6 +1,7 @@
 """`live` mode on the real session actors and graph (both databases), and its agreement with `fast`."""
 
 import asyncio
+import uuid
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def run_live(
         try:
             registry = get_registry(RegistryConfig.from_settings(server.settings))
             test_id, user_ids = await create_simulated_test(
-                database, definition, true_theta.size, "t" + str(id(true_theta))
+                database, definition, true_theta.size, uuid.uuid4().hex[:12]
             )
             outcome = await simulate_live(
                 database, registry, test, test_id, user_ids, true_theta, personas, seed=1, scripted=scripted
