@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install haproxy run test lint clean
+.PHONY: install haproxy chromium run test lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,19 +20,26 @@ haproxy:
 		apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq haproxy >/dev/null 2>&1; } || \
 		echo "haproxy not installed from Debian; using the binary bundled with Ray"
 
+# The browser test (tests/web) drives Debian's Chromium through Playwright: no browser download. Without
+# root or apt-get this only says so, and the browser test then fails with the reason.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+		echo "chromium not installed: run 'apt-get install -y chromium' as root for the browser test"
+
 run: install haproxy
 	$(BIN)/assess db upgrade
 	$(BIN)/assess demo
 	$(BIN)/assess serve
 
-test: install haproxy
+test: install haproxy chromium
 	$(BIN)/python -m pytest
 	ASSESS_TEST_INGRESS=haproxy $(BIN)/python -m pytest -m websocket
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config domain persistence questions serve_app actors graphs cli adaptive simulation
+	$(BIN)/mypy config domain persistence questions serve_app actors graphs cli adaptive simulation generation
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -15,6 +15,7 @@ from typing import Literal
 import ray
 
 IngressMode = Literal["haproxy", "proxy"]
+HEAD_NODE_RESOURCE = "node:__internal_head__"  # Ray gives the head node this resource, and only it
 HAPROXY_ENVIRONMENT = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"}
 
 
@@ -45,6 +46,14 @@ def ingress_environment(mode: IngressMode) -> dict[str, str]:
     binary = haproxy_binary()
     assert binary is not None
     return {**HAPROXY_ENVIRONMENT, "RAY_SERVE_HAPROXY_BINARY_PATH": binary}
+
+
+def head_node_id() -> str | None:
+    """The id of the cluster's head node (it runs the GCS and Serve's controller), None if none is alive."""
+    for node in ray.nodes():
+        if node["Alive"] and HEAD_NODE_RESOURCE in node["Resources"]:
+            return str(node["NodeID"])
+    return None
 
 
 def start_or_join(address: str | None = None, num_cpus: int | None = None, ingress: IngressMode = "proxy") -> None:

@@ -4,6 +4,9 @@ It places sessions on hosts with free capacity (starting hosts as needed), remem
 and sweeps on a period: it drops hosts that died (their sessions are re-placed on the next `locate` and
 rebuild from the checkpoint), evicts idle sessions, finalizes attempts whose deadline passed even with no
 client connected, and retires hosts left empty. It is consulted once per connection, never per message.
+
+Hosts are spread over the cluster's nodes (each new host goes to the alive node with the fewest), so losing
+a node loses only its share of the live sessions, and those are re-placed on the hosts of the other nodes.
 """
 
 from __future__ import annotations
@@ -11,16 +14,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import ray
 from ray.actor import ActorHandle
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from actors.activity_feed import ActivityFeed
+from actors.cluster import head_node_id
+from actors.connection_directory import ConnectionDirectory
 from actors.host import HOST_MAX_CONCURRENCY, SessionHostActor
 from config.logs import configure_logging
 from config.settings import Settings
+from generation.endpoint import ModelEndpoint
 from persistence import attempts
 from persistence.database import Database
 
@@ -28,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 NAMESPACE = "assess"
 PING_TIMEOUT_S = 10.0
+SWEEP_CONCURRENCY = 32
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,7 @@ class RegistryConfig:
     sessions_per_actor: int
     sweep_interval_s: float
     idle_timeout_s: float
+    model: ModelEndpoint | None = None  # the LLM generator's endpoint; None: bank and families only
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryConfig:
@@ -44,12 +57,14 @@ class RegistryConfig:
             sessions_per_actor=settings.sessions_per_actor,
             sweep_interval_s=settings.sweep_interval_s,
             idle_timeout_s=settings.session_idle_s,
+            model=ModelEndpoint.from_settings(settings),
         )
 
 
 @dataclass
 class HostRecord:
     handle: ActorHandle
+    node_id: str | None  # the node it was placed on (None on a one-node cluster)
     attempts: set[int] = field(default_factory=set)
     empty_sweeps: int = 0
 
@@ -68,7 +83,11 @@ class Registry:
         self._placing = asyncio.Lock()
         self._database: Database | None = None
         self._sweeper: asyncio.Task[None] | None = None
-        self.sweeps = 0
+        self._expiring = asyncio.Semaphore(SWEEP_CONCURRENCY)
+        self.last_sweep: dict[str, float] = {}
+        self._draining = False
+        self._activity = ActivityFeed()
+        self._connections = ConnectionDirectory()
 
     async def start(self) -> None:
         """Begin the periodic sweep (the ingress calls this once at start-up)."""
@@ -87,31 +106,99 @@ class Registry:
                 self._hosts[host_id].attempts.add(attempt_id)
             return host_id, self._hosts[host_id].handle
 
-    async def sweep(self) -> dict[str, int]:
-        """One supervision pass; runs on the period and can be called directly."""
-        dead = [host_id for host_id in list(self._hosts) if not await self._alive(host_id)]
+    async def sweep(self) -> dict[str, float]:
+        """One supervision pass; runs on the period and can be called directly. Hosts are pinged and
+        swept concurrently, and overdue attempts finalized `SWEEP_CONCURRENCY` at a time, so a pass stays
+        short with thousands of live sessions; what fails is logged and retried on the next pass."""
+        began = time.perf_counter()
+        host_ids = list(self._hosts)
+        alive = await asyncio.gather(*(self._alive(host_id) for host_id in host_ids))
+        dead = [host_id for host_id, answered in zip(host_ids, alive, strict=True) if not answered]
         for host_id in dead:
             self._drop_host(host_id)
-        evicted = 0
-        for record in list(self._hosts.values()):
-            for attempt_id in await record.handle.evict_idle.remote(self._config.idle_timeout_s):
-                self._unplace(attempt_id)
-                evicted += 1
-        expired = 0
+        records = list(self._hosts.values())
+        idle: list[Any] = await asyncio.gather(
+            *(record.handle.evict_idle.remote(self._config.idle_timeout_s) for record in records),
+            return_exceptions=True,
+        )
+        evicted = [attempt_id for found in idle if isinstance(found, list) for attempt_id in found]
+        for attempt_id in evicted:
+            self._unplace(attempt_id)
         async with self._store().transaction() as session:
             overdue = await attempts.overdue_attempts(session, datetime.now(UTC))
-        for attempt_id in overdue:
-            _, host = await self.locate(attempt_id)
-            expired += int(await host.expire.remote(attempt_id))
-        retired = self._retire_empty_hosts()
-        self.sweeps += 1
-        return {"dead_hosts": len(dead), "evicted": evicted, "expired": expired, "retired": retired}
+        finalized = await asyncio.gather(*(self._expire(attempt_id) for attempt_id in overdue))
+        previous = self.last_sweep
+        self.last_sweep = {
+            "dead_hosts": len(dead),
+            "evicted": len(evicted),
+            "expired": sum(finalized),
+            "retired": self._retire_empty_hosts(),
+            "sessions": len(self._placements),
+            "seconds": round(time.perf_counter() - began, 3),
+            "number": previous.get("number", 0) + 1,
+            "evicted_total": previous.get("evicted_total", 0) + len(evicted),
+            "expired_total": previous.get("expired_total", 0) + sum(finalized),
+        }
+        return dict(self.last_sweep)
+
+    async def drain(self) -> dict[str, int]:
+        """Before the cluster stops (after the ingress has gone): stop sweeping and let every host finish
+        the writes in progress. Attempts stay in progress and resumable; deadlines that pass meanwhile
+        are finalized by the first sweep after the next start."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self._draining = True
+        held: list[Any] = await asyncio.gather(
+            *(record.handle.drain.remote() for record in self._hosts.values()), return_exceptions=True
+        )
+        return {"hosts": len(held), "sessions": sum(count for count in held if isinstance(count, int))}
+
+    def sweep_report(self) -> dict[str, float]:
+        """The figures of the last pass (empty before the first)."""
+        return dict(self.last_sweep)
 
     def placements(self) -> dict[int, str]:
         return dict(self._placements)
 
     def hosts(self) -> dict[str, int]:
         return {host_id: len(record.attempts) for host_id, record in self._hosts.items()}
+
+    async def host_stats(self) -> list[dict[str, object]]:
+        """Each live host's own figures (node, process, sessions, connections) and the attempts placed on
+        it; hosts that do not answer are left out."""
+        records = list(self._hosts.values())
+        replies: list[Any] = await asyncio.gather(
+            *(record.handle.stats.remote() for record in records), return_exceptions=True
+        )
+        return [
+            {**reply, "attempts": sorted(record.attempts)}
+            for record, reply in zip(records, replies, strict=True)
+            if isinstance(reply, dict)
+        ]
+
+    async def metrics_snapshot(self) -> dict[str, Any]:
+        """What /metrics shows of the cluster: each host's figures and the sweep's."""
+        return {"hosts": await self.host_stats(), "session_hosts": len(self._hosts), "sweep": dict(self.last_sweep)}
+
+    # -- live analytics: the activity feed and the connection directory --------------------------------
+
+    async def publish_activity(self, events: list[dict[str, Any]]) -> None:
+        await self._activity.publish(events)
+
+    async def activity_after(self, sequence: int, test_id: int | None, wait_s: float) -> tuple[int, list[Any]]:
+        return await self._activity.after(sequence, test_id, wait_s)
+
+    def activity_cursor(self) -> int:
+        return self._activity.last
+
+    def connection_opened(self, endpoint: str, user_id: int, test_id: int | None) -> None:
+        self._connections.opened(endpoint, user_id, test_id)
+
+    def report_connections(self, replica_id: str, connections: list[dict[str, Any]]) -> None:
+        self._connections.report(replica_id, connections)
+
+    def connections(self) -> list[dict[str, Any]]:
+        return self._connections.connections()
 
     def host_handle(self, host_id: str) -> ActorHandle | None:
         record = self._hosts.get(host_id)
@@ -123,12 +210,28 @@ class Registry:
         for host_id, record in self._hosts.items():
             if len(record.attempts) < self._config.sessions_per_actor:
                 return host_id
-        host_id = uuid.uuid4().hex[:12]
+        host_id, node_id = uuid.uuid4().hex[:12], self._node_with_fewest_hosts()
+        # Ray's SPREAD strategy, and a soft affinity, both let a busy raylet pile zero-CPU hosts on one node.
+        placement = NodeAffinitySchedulingStrategy(node_id, soft=False) if node_id else "DEFAULT"
         handle: ActorHandle = SessionHostActor.options(  # type: ignore[attr-defined,assignment]
-            num_cpus=0, max_concurrency=HOST_MAX_CONCURRENCY
-        ).remote(host_id, self._config.database_url, self._config.sessions_per_actor)
-        self._hosts[host_id] = HostRecord(handle)
+            num_cpus=0, max_concurrency=HOST_MAX_CONCURRENCY, scheduling_strategy=placement
+        ).remote(
+            host_id,
+            self._config.database_url,
+            self._config.sessions_per_actor,
+            self._config.model,
+            ray.get_runtime_context().current_actor,  # where the host publishes its sessions' activity
+        )
+        self._hosts[host_id] = HostRecord(handle, node_id)
         return host_id
+
+    def _node_with_fewest_hosts(self) -> str | None:
+        """The alive node holding the fewest of our hosts (None on a one-node cluster: no choice to make)."""
+        alive = [node["NodeID"] for node in ray.nodes() if node["Alive"]]
+        if len(alive) < 2:
+            return None
+        hosts_per_node = Counter(record.node_id for record in self._hosts.values())
+        return min(alive, key=lambda node_id: hosts_per_node[node_id])
 
     async def _alive(self, host_id: str) -> bool:
         record = self._hosts.get(host_id)
@@ -139,6 +242,15 @@ class Registry:
         except (TimeoutError, ray.exceptions.RayActorError):
             return False
         return True
+
+    async def _expire(self, attempt_id: int) -> bool:
+        async with self._expiring:
+            try:
+                _, host = await self.locate(attempt_id)
+                return bool(await host.expire.remote(attempt_id))
+            except Exception:
+                logger.exception("could not finalize an overdue attempt", extra={"attempt_id": attempt_id})
+                return False
 
     def _drop_host(self, host_id: str) -> None:
         record = self._hosts.pop(host_id, None)
@@ -171,14 +283,16 @@ class Registry:
         return self._database
 
     def _ensure_sweeper(self) -> None:
-        if self._sweeper is None or self._sweeper.done():
+        if not self._draining and (self._sweeper is None or self._sweeper.done()):
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self._config.sweep_interval_s)
             try:
-                await self.sweep()
+                report = await self.sweep()
+                if report["dead_hosts"] or report["evicted"] or report["expired"] or report["retired"]:
+                    logger.info("registry sweep", extra={"sweep": report})
             except Exception:
                 logger.exception("registry sweep failed; retrying on the next period")
 
@@ -187,7 +301,14 @@ RegistryActor = ray.remote(Registry)
 
 
 def get_registry(config: RegistryConfig) -> ActorHandle:
-    """The cluster's registry for this database, created on first use (the one place that creates it)."""
+    """The cluster's registry for this database, created on first use (the one place that creates it).
+
+    It lives on the head node: the hosts it owns share its fate, so on a worker node its loss would take
+    every host in the cluster with it; the head's loss ends the cluster anyway. The affinity is hard: a
+    soft one let the head's raylet spill the registry to a worker while the head was busy starting workers.
+    """
+    head = head_node_id()
+    placement = NodeAffinitySchedulingStrategy(head, soft=False) if head else "DEFAULT"
     registry: ActorHandle = RegistryActor.options(  # type: ignore[attr-defined,assignment]
         name=registry_name(config.database_url),
         namespace=NAMESPACE,
@@ -196,5 +317,6 @@ def get_registry(config: RegistryConfig) -> ActorHandle:
         num_cpus=0,
         max_concurrency=HOST_MAX_CONCURRENCY,
         max_restarts=-1,
+        scheduling_strategy=placement,
     ).remote(config)
     return registry

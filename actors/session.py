@@ -61,7 +61,7 @@ class AssessmentSession:
         self._mailbox = asyncio.Lock()
         self._state: GraphState = {}
         self._loaded = False  # the session is its thread's only writer, so a loaded state stays current
-        self._deadline: datetime | None = None  # the database's, read on every message: it is authoritative
+        self._clock: attempts.AttemptClock | None = None  # the database's, read on every message: authoritative
         self.last_activity = _now()
 
     # -- the mailbox -------------------------------------------------------------------------------
@@ -96,10 +96,14 @@ class AssessmentSession:
                 raise Refused("invalid_message", f"selected_option must be one of {_option_ids(pending)}")
             if self.remaining_s < -DEADLINE_GRACE_S:
                 raise SessionExpired(await self._finish(FinishReason.TIME_EXPIRED))
-            assert self._deadline is not None
-            answer = {"selected_option": selected_option, "deadline": self._deadline.isoformat()}
+            answer = {"selected_option": selected_option, "deadline": self.deadline.isoformat()}
             self._state = await self._run(Command(resume=answer))
             return self._after_answer()
+
+    async def settle(self) -> None:
+        """Return once the message in progress on this session, if any, is done (written or refused)."""
+        async with self._mailbox:
+            pass
 
     async def expire(self) -> list[protocol.ServerMessage]:
         """Finalize with `time_expired` if the deadline passed; nothing happens otherwise."""
@@ -143,8 +147,14 @@ class AssessmentSession:
 
     @property
     def deadline(self) -> datetime:
-        assert self._deadline is not None
-        return self._deadline
+        assert self._clock is not None
+        return self._clock.deadline
+
+    @property
+    def owner(self) -> tuple[int, int]:
+        """(test id, user id) of the attempt, as read with the deadline."""
+        assert self._clock is not None
+        return self._clock.test_id, self._clock.user_id
 
     @property
     def remaining_s(self) -> float:
@@ -154,7 +164,7 @@ class AssessmentSession:
         self.last_activity = _now()
 
     async def _load(self) -> bool:
-        """The thread's state (read from the checkpoint once) and the attempt's current deadline.
+        """The thread's state (read from the checkpoint once) and the attempt's current deadline and owner.
 
         True when the attempt had already begun."""
         if not self._loaded:
@@ -162,8 +172,8 @@ class AssessmentSession:
             self._state = cast(GraphState, snapshot.values) if snapshot and snapshot.values else {}
             self._loaded = True
         async with self._context.database.transaction() as session:
-            self._deadline = await attempts.deadline_of(session, self.attempt_id)
-        if self._deadline is None:
+            self._clock = await attempts.clock_of(session, self.attempt_id)
+        if self._clock is None:
             raise Refused("not_started", f"attempt {self.attempt_id} does not exist")
         return bool(self._state)
 
@@ -314,4 +324,5 @@ def plan_for(attempt: Attempt, test: Test) -> Plan:
         blueprint=blueprint(nodes, attempt.max_questions),
         skill_order=list(check_skill_graph(nodes)),
         job_description=test.job_description,
+        generator=test.generator.value,
     )

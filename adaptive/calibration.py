@@ -27,6 +27,11 @@ def parameters_for(difficulty: int, family: bool) -> tuple[float, float, float]:
     return a, DIFFICULTY_TO_B[difficulty], FOUR_OPTION_GUESSING
 
 
+def difficulty_for_b(b: float) -> int:
+    """The written difficulty whose starting b is nearest to `b` (what a generated item is asked to be)."""
+    return min(DIFFICULTY_TO_B, key=lambda difficulty: abs(DIFFICULTY_TO_B[difficulty] - b))
+
+
 def starting_parameters(item: Item) -> tuple[float, float, float]:
     return parameters_for(item.difficulty, family=item.family is not None)
 

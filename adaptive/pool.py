@@ -48,6 +48,12 @@ class ItemPool:
     def index_of(self, entry_id: str) -> int:
         return self.ids.index(entry_id)
 
+    def skill_of(self, entry: int) -> str:
+        return self.skills[int(self.skill[entry])]
+
+    def parameters_of(self, entry: int) -> tuple[float, float, float]:
+        return float(self.parameters.a[entry]), float(self.parameters.b[entry]), float(self.parameters.c[entry])
+
     def next_skill(self, given_per_skill: ArrayLike) -> IntArray:
         """The skill furthest behind its blueprint share, per candidate."""
         return most_behind_skill(given_per_skill, self.targets)  # type: ignore[return-value]

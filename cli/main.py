@@ -8,10 +8,11 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from config.settings import Settings
@@ -232,6 +233,46 @@ def simulate(
         raise typer.Exit(2) from None
 
 
+@app.command()
+def hosts(
+    address: Annotated[str, typer.Option(help="Ray cluster address, e.g. head:6380")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list instead of a table")] = False,
+) -> None:
+    """The live session hosts of this database's registry: node, process, sessions and connections."""
+    import json
+    import logging
+
+    import ray
+
+    from actors.registry import NAMESPACE, registry_name
+
+    settings = _settings()
+    ray.init(address=address, namespace=NAMESPACE, logging_level=logging.ERROR, log_to_driver=False)
+    try:
+        registry = ray.get_actor(registry_name(settings.database_url))
+    except ValueError:
+        console.print("[red]No registry for this database on that cluster (no assessment has started).[/red]")
+        raise typer.Exit(1) from None
+    rows: list[dict[str, Any]] = sorted(
+        ray.get(registry.host_stats.remote()), key=lambda row: (row["node_id"], row["host_id"])
+    )
+    ray.shutdown()
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("host", "node", "pid", "sessions", "attached", "capacity", title="Session hosts")
+    for row in rows:
+        table.add_row(
+            row["host_id"],
+            row["node_id"][:12],
+            str(row["pid"]),
+            str(row["sessions"]),
+            str(row["attached"]),
+            str(row["capacity"]),
+        )
+    console.print(table)
+
+
 def _wait_until_reachable(url: str, attempts: int = 120) -> None:
     """`serve.run` returns when the replicas are up; HAProxy may still be loading its backends (it answers
     500 meanwhile). Say "Serving" only once a request gets through the front door."""
@@ -256,14 +297,25 @@ def serve(
     from ray import serve as ray_serve
 
     from actors.cluster import choose_ingress, start_or_join
+    from config.settings import MODEL_ROUTE_PREFIX
+    from generation.serving import MODEL_APPLICATION, ModelServingUnavailable, build_model_application
     from serve_app.deployment import build_application
 
     settings = _settings()
+    try:  # before anything starts: a missing GPU extra is a setup error, said in one line
+        model = build_model_application(settings) if settings.llm_serve_source else None
+    except ModelServingUnavailable as error:
+        console.print(f"[red]Cannot serve the model:[/red] {escape(str(error))}")
+        raise typer.Exit(2) from None
     ingress = choose_ingress(settings.ingress)
     start_or_join(address, ingress=ingress)
     if not address:
         console.print(f"Ingress: {'Serve direct ingress behind HAProxy' if ingress == 'haproxy' else 'Serve proxy'}.")
     ray_serve.start(http_options={"host": settings.host, "port": settings.port})
+    if model is not None:
+        console.print(f"Loading {settings.llm_model} from {settings.llm_serve_source} on Ray Serve LLM...")
+        ray_serve.run(model, name=MODEL_APPLICATION, route_prefix=MODEL_ROUTE_PREFIX)
+        console.print(f"Model served at {settings.model_base_url}.")
     ray_serve.run(build_application(settings), name=SERVE_APPLICATION, route_prefix="/")
     _wait_until_reachable(f"http://{settings.host}:{settings.port}/healthz")
     console.print(f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops.")
@@ -275,7 +327,24 @@ def serve(
     if address:  # a shared cluster: take only our application away
         console.print(f"Stopping: deleting the {SERVE_APPLICATION!r} application, then leaving the cluster.")
         ray_serve.delete(SERVE_APPLICATION)
+        if model is not None:
+            ray_serve.delete(MODEL_APPLICATION)
     else:
-        console.print("Stopping: shutting Serve down, then the local cluster.")
+        console.print("Stopping: shutting Serve down, draining the session hosts, then the local cluster.")
         ray_serve.shutdown()
+        _drain_sessions(settings)
     ray.shutdown()
+
+
+def _drain_sessions(settings: Settings) -> None:
+    """Let the session hosts finish the writes in progress before the cluster stops (see Registry.drain)."""
+    import ray
+
+    from actors.registry import NAMESPACE, registry_name
+
+    try:
+        registry = ray.get_actor(registry_name(settings.database_url), namespace=NAMESPACE)
+    except ValueError:
+        return  # no assessment was ever started
+    drained: dict[str, int] = ray.get(registry.drain.remote(), timeout=60)  # type: ignore[assignment]
+    console.print(f"Drained {drained['sessions']} sessions on {drained['hosts']} hosts; attempts stay resumable.")

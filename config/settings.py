@@ -15,6 +15,7 @@ MIN_ADMIN_PASSWORD_LENGTH = 12
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"
 DEVELOPMENT_ADMIN_PASSWORD = "admin-password-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/assess.db"
+MODEL_ROUTE_PREFIX = "/llm"  # the Ray Serve LLM application's route, when we serve the model
 
 
 def _env(*names: str) -> AliasChoices:
@@ -50,6 +51,21 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, validation_alias=_env("ASSESS_LLM_BASE_URL"))
     llm_model: str | None = Field(None, validation_alias=_env("ASSESS_LLM_MODEL"))
     llm_api_key: SecretStr | None = Field(None, validation_alias=_env("ASSESS_LLM_API_KEY"))
+    llm_timeout_s: float = Field(20.0, gt=0, le=600, validation_alias=_env("ASSESS_LLM_TIMEOUT_S"))
+    llm_budget_s: float = Field(15.0, gt=0, le=600, validation_alias=_env("ASSESS_LLM_BUDGET_S"))
+    llm_max_tries: int = Field(3, ge=1, le=10, validation_alias=_env("ASSESS_LLM_MAX_TRIES"))
+    llm_prefetch: bool = Field(True, validation_alias=_env("ASSESS_LLM_PREFETCH"))
+    llm_max_concurrency: int = Field(16, ge=1, le=1024, validation_alias=_env("ASSESS_LLM_MAX_CONCURRENCY"))
+    # Serving the model ourselves on Ray Serve LLM (generation/serving.py): a local path or a model id.
+    llm_serve_source: str | None = Field(None, validation_alias=_env("ASSESS_LLM_SERVE_SOURCE"))
+    llm_serve_accelerator: str | None = Field(None, validation_alias=_env("ASSESS_LLM_SERVE_ACCELERATOR"))
+    llm_serve_min_replicas: int = Field(1, ge=0, le=1024, validation_alias=_env("ASSESS_LLM_SERVE_MIN_REPLICAS"))
+    llm_serve_max_replicas: int = Field(1, ge=1, le=1024, validation_alias=_env("ASSESS_LLM_SERVE_MAX_REPLICAS"))
+    llm_serve_gpus_per_replica: int = Field(1, ge=1, le=64, validation_alias=_env("ASSESS_LLM_SERVE_GPUS_PER_REPLICA"))
+    llm_serve_max_model_len: int = Field(
+        8192, ge=512, le=1_048_576, validation_alias=_env("ASSESS_LLM_SERVE_MAX_MODEL_LEN")
+    )
+    llm_serve_max_batch: int = Field(256, ge=1, le=4096, validation_alias=_env("ASSESS_LLM_SERVE_MAX_BATCH"))
     idle_timeout_s: float = Field(120.0, gt=0, validation_alias=_env("ASSESS_IDLE_TIMEOUT_S"))
     session_idle_s: float = Field(900.0, gt=0, validation_alias=_env("ASSESS_SESSION_IDLE_S"))
     sweep_interval_s: float = Field(5.0, gt=0, validation_alias=_env("ASSESS_SWEEP_INTERVAL_S"))
@@ -83,6 +99,14 @@ class Settings(BaseSettings):
         return url
 
     @model_validator(mode="after")
+    def _served_model_needs_a_name(self) -> Settings:
+        if self.llm_serve_source and not self.llm_model:
+            raise ValueError("ASSESS_LLM_SERVE_SOURCE needs ASSESS_LLM_MODEL: the name the served model answers to")
+        if self.llm_serve_min_replicas > self.llm_serve_max_replicas:
+            raise ValueError("ASSESS_LLM_SERVE_MIN_REPLICAS is above ASSESS_LLM_SERVE_MAX_REPLICAS")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_values(self) -> Settings:
         secret = self.secret_key.get_secret_value()
         if len(secret.encode()) < MIN_SECRET_BYTES:
@@ -96,13 +120,24 @@ class Settings(BaseSettings):
             raise ValueError(f"ASSESS_ADMIN_PASSWORD must be set to at least {MIN_ADMIN_PASSWORD_LENGTH} characters")
         if "*" in self.allowed_origins:
             raise ValueError("ASSESS_ALLOWED_ORIGINS may not contain '*' outside development")
-        if self.generator == "llm" and not (self.llm_base_url and self.llm_model):
-            raise ValueError("ASSESS_GENERATOR=llm needs ASSESS_LLM_BASE_URL and ASSESS_LLM_MODEL")
+        if self.generator == "llm" and not (self.model_base_url and self.llm_model):
+            raise ValueError(
+                "ASSESS_GENERATOR=llm needs ASSESS_LLM_MODEL and ASSESS_LLM_BASE_URL (or ASSESS_LLM_SERVE_SOURCE)"
+            )
         return self
 
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def model_base_url(self) -> str | None:
+        """Where the model answers: ASSESS_LLM_BASE_URL, else our own Ray Serve LLM route when we serve it
+        (every node runs a Serve proxy, so loopback reaches it from any host)."""
+        if self.llm_base_url or not self.llm_serve_source:
+            return self.llm_base_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}{MODEL_ROUTE_PREFIX}/v1"
 
     @property
     def is_sqlite(self) -> bool:

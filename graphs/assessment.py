@@ -20,7 +20,7 @@ import hashlib
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -29,9 +29,12 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
 
 from adaptive.assembly import TestDesign, adaptive_test
+from adaptive.calibration import difficulty_for_b
 from adaptive.cat import AdaptiveTest
 from domain.enums import FinishReason
 from domain.scoring import max_score_for
+from generation.prefetch import Prefetcher, Request, Slot
+from generation.prompts import Target
 from persistence import attempts
 from persistence.database import Database
 from questions.items import Item
@@ -53,6 +56,7 @@ class Plan(TypedDict):
     blueprint: dict[str, int]
     skill_order: list[str]
     job_description: str  # context for generators that write items for the role (the LLM generator)
+    generator: NotRequired[str]  # "bank" or "llm"; plans written before generation have none (bank)
 
 
 class PendingQuestion(TypedDict):
@@ -73,7 +77,8 @@ class Feedback(TypedDict):
 
 class AssessmentState(TypedDict, total=False):
     plan: Plan
-    asked: list[str]  # item ids, bank or family variant
+    asked: list[str]  # item ids: bank, family variant or generated
+    stems: list[str]  # the stems asked, for generators to avoid
     given: list[int]  # pool entries, in order
     right: list[bool]  # the answers' correctness, in order
     pending: PendingQuestion | None
@@ -91,6 +96,7 @@ def initial_state(plan: Plan) -> AssessmentState:
     return AssessmentState(
         plan=plan,
         asked=[],
+        stems=[],
         given=[],
         right=[],
         pending=None,
@@ -132,18 +138,31 @@ def build_assessment_graph(
     questions: QuestionSource,
     checkpointer: BaseCheckpointSaver[Any],
     clock: Clock = lambda: datetime.now(UTC),
+    prefetcher: Prefetcher | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    def select_question(state: AssessmentState) -> AssessmentState:
+    """`prefetcher` (with an LLM generator) serves generated items to tests whose generator is `llm`;
+    without one every test gets bank and family items."""
+
+    async def select_question(state: AssessmentState) -> AssessmentState:
         plan = state["plan"]
         test = adaptive_test(questions, design_of(plan))
         cat, _, se = replayed(test, state)
         passed = clock() >= datetime.fromisoformat(plan["deadline"])
         reason = test.stopping.reason(state["answered"], se, deadline_passed=passed)
         if reason is not None:
+            if prefetcher is not None:
+                prefetcher.discard(plan["attempt_id"])
             return {"finish_reason": reason, "pending": None}
         index = state["answered"]
-        entry = int(test.choose(cat, np.array([0]), np.random.default_rng([plan["attempt_id"], index]))[0])
+        entry = _next_entry(test, cat, plan, index)
         item = _item_for(test.pool.ids[entry], test.pool.reusable[entry], set(state["asked"]), plan, index)
+        if prefetcher is not None and plan.get("generator") == "llm":
+            stems = state.get("stems", [])
+            generated = await prefetcher.take(
+                Slot(plan["attempt_id"], index, entry), _request(test, plan, entry, stems)
+            )
+            item = generated.item or item
+            _prepare_next(test, state, entry, [*stems, item.stem])
         pending = PendingQuestion(
             question_id=question_id_for(plan["attempt_id"], index, item.id),
             index=index,
@@ -151,7 +170,33 @@ def build_assessment_graph(
             presented_at=clock().isoformat(),
             item=item.model_dump(mode="json"),
         )
-        return {"pending": pending, "asked": [*state["asked"], item.id]}
+        return {"pending": pending, "asked": [*state["asked"], item.id], "stems": [*state.get("stems", []), item.stem]}
+
+    def _next_entry(test: AdaptiveTest, cat: Any, plan: Plan, index: int) -> int:
+        return int(test.choose(cat, np.array([0]), np.random.default_rng([plan["attempt_id"], index]))[0])
+
+    def _request(test: AdaptiveTest, plan: Plan, entry: int, stems: list[str]) -> Request:
+        """What to generate for a pool entry: its skill at its difficulty, with its starting parameters."""
+        parameters = test.pool.parameters_of(entry)
+        target = Target(
+            skill=test.pool.skill_of(entry),
+            difficulty=difficulty_for_b(parameters[1]),
+            job_description=plan.get("job_description", ""),
+            avoid_stems=tuple(stems),
+        )
+        return Request(target, parameters, fills=test.pool.ids[entry])
+
+    def _prepare_next(test: AdaptiveTest, state: AssessmentState, entry: int, stems: list[str]) -> None:
+        """Start generating the items that would follow a right and a wrong answer to this one."""
+        assert prefetcher is not None
+        plan, index = state["plan"], state["answered"] + 1
+        for right in (True, False):
+            after = {**state, "given": [*state.get("given", []), entry], "right": [*state.get("right", []), right]}
+            cat, _, se = replayed(test, after)  # type: ignore[arg-type]
+            if test.stopping.reason(index, se, deadline_passed=False) is not None:
+                continue
+            following = _next_entry(test, cat, plan, index)
+            prefetcher.prepare(Slot(plan["attempt_id"], index, following), _request(test, plan, following, stems))
 
     def _item_for(entry_id: str, reusable: bool, asked: set[str], plan: Plan, index: int) -> Item:
         """The bank item itself, or a fresh variant of the family (seeded by attempt and position)."""

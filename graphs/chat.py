@@ -1,11 +1,12 @@
 """The candidate's assistant on /ws/chat (LangGraph): answers from the candidate's own records only.
 
-classify ──> (secret? refuse) ──> look_up ──> compose ──> END
+classify ──> (secret? refuse) ──> look_up ──> compose ──> (a model configured?) phrase ──> END
 
 It knows which tests the candidate may take, their windows and durations, attempts used and left, and
 the results of finished attempts; it says plainly what it cannot answer, and it never reveals questions
 or keys (it has no access to them: `look_up` reads applications and attempt summaries, not responses).
-Issue 6 lets a configured model phrase the answer; these deterministic answers stay as the fallback.
+When a model is configured, `phrase` lets it word the answer from the same records (graphs/chat_phrasing.py
+checks what it says); the composed answer is the fallback, and a request for secrets never reaches it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from domain.scoring import percentage
+from generation.client import ChatModel
+from graphs.chat_phrasing import phrase
 from persistence import catalog, results
 from persistence.catalog import CandidateTest
 from persistence.database import Database
@@ -48,6 +51,7 @@ class ChatState(TypedDict, total=False):
     intent: Intent
     facts: list[TestFacts]
     reply: str
+    phrased: bool  # the model's wording was sent
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,11 @@ def compose(intent: Intent, facts: list[TestFacts], message: str) -> str:
     return "\n".join(lines)
 
 
-def build_chat_graph(database: Database) -> CompiledStateGraph[Any, Any, Any, Any]:
+def build_chat_graph(
+    database: Database, model: ChatModel | None = None, budget_s: float = 10.0
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """`model`: words the answers when given (within `budget_s`), else the composed answers are sent."""
+
     async def look_up(state: ChatState) -> ChatState:
         async with database.transaction() as session:
             tests = await catalog.candidate_tests(session, state["user_id"], datetime.now(UTC))
@@ -141,15 +149,29 @@ def build_chat_graph(database: Database) -> CompiledStateGraph[Any, Any, Any, An
     def compose_node(state: ChatState) -> ChatState:
         return {"reply": compose(state["intent"], state.get("facts", []), state["message"])}
 
+    async def phrase_node(state: ChatState) -> ChatState:
+        assert model is not None
+        facts, now = state.get("facts", []), datetime.now(UTC)
+        worded = await phrase(model, state["message"], facts, state["reply"], now, budget_s)
+        return {"reply": worded, "phrased": True} if worded is not None else {"phrased": False}
+
     def needs_records(state: ChatState) -> Literal["look_up", "compose"]:
-        return "compose" if state["intent"] in ("secret", "help", "unknown") else "look_up"
+        if state["intent"] == "secret":
+            return "compose"
+        # A model may understand what the patterns did not: it gets the records whatever the intent.
+        return "look_up" if model is not None or state["intent"] not in ("help", "unknown") else "compose"
+
+    def needs_wording(state: ChatState) -> Literal["phrase", "__end__"]:
+        return "phrase" if model is not None and state["intent"] != "secret" else "__end__"
 
     builder = StateGraph(ChatState)
     builder.add_node("classify", classify_node)
     builder.add_node("look_up", look_up)
     builder.add_node("compose", compose_node)
+    builder.add_node("phrase", phrase_node)
     builder.add_edge(START, "classify")
     builder.add_conditional_edges("classify", needs_records)
     builder.add_edge("look_up", "compose")
-    builder.add_edge("compose", END)
+    builder.add_conditional_edges("compose", needs_wording)
+    builder.add_edge("phrase", END)
     return builder.compile()

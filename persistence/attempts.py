@@ -100,8 +100,23 @@ async def start_or_resume(database: Database, test_id: int, user_id: int, now: d
     raise RuntimeError("could not open an attempt after a concurrent start")
 
 
-async def deadline_of(session: AsyncSession, attempt_id: int) -> datetime | None:
-    return await session.scalar(select(Attempt.deadline).where(Attempt.id == attempt_id))
+@dataclass(frozen=True)
+class AttemptClock:
+    """What a live session reads of its attempt on every message: the deadline (which extra time may move)
+    and whose attempt it is."""
+
+    deadline: datetime
+    test_id: int
+    user_id: int
+
+
+async def clock_of(session: AsyncSession, attempt_id: int) -> AttemptClock | None:
+    row = (
+        await session.execute(
+            select(Attempt.deadline, Attempt.test_id, Attempt.user_id).where(Attempt.id == attempt_id)
+        )
+    ).first()
+    return AttemptClock(*row) if row is not None else None
 
 
 async def get_attempt(session: AsyncSession, attempt_id: int) -> Attempt | None:

@@ -3,7 +3,8 @@ and joins."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +13,11 @@ from adaptive.calibration import starting_parameters
 from persistence.models import Item as ItemRow
 from questions.items import Item
 
+GENERATED_SOURCE = "llm"
 
-def _row_values(item: Item, source: str) -> dict[str, object]:
-    a, b, c = starting_parameters(item)
+
+def _row_values(item: Item, source: str, parameters: tuple[float, float, float] | None = None) -> dict[str, object]:
+    a, b, c = parameters or starting_parameters(item)
     return {
         "skill": item.skill,
         "difficulty": item.difficulty,
@@ -48,3 +51,16 @@ async def sync_items(session: AsyncSession, items: Iterable[Item], source: str =
             updated += 1
     await session.flush()
     return inserted, updated
+
+
+async def store_generated(
+    session: AsyncSession, item: Item, parameters: tuple[float, float, float], provenance: dict[str, Any]
+) -> None:
+    """Keep a generated item with its starting IRT parameters and its provenance (once per id)."""
+    if await session.get(ItemRow, item.id) is None:
+        session.add(ItemRow(id=item.id, provenance=provenance, **_row_values(item, GENERATED_SOURCE, parameters)))
+        await session.flush()
+
+
+async def generated_stems(session: AsyncSession) -> Sequence[str]:
+    return (await session.scalars(select(ItemRow.stem).where(ItemRow.source == GENERATED_SOURCE))).all()

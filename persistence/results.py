@@ -1,10 +1,8 @@
-"""Read models over attempts and responses: test results, one attempt's report, item statistics."""
+"""Read models over attempts and responses: test results, one attempt's report, every response of a test."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,40 +48,24 @@ async def attempt_with_responses(session: AsyncSession, attempt_id: int) -> tupl
     return attempt, user, test
 
 
-@dataclass
-class ItemTally:
-    item_id: str
-    skill: str
-    stem: str
-    shown: int = 0
-    correct: int = 0
-    option_counts: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def facility(self) -> float:
-        return self.correct / self.shown if self.shown else 0.0
+@dataclass(frozen=True)
+class ResponseRow:
+    response: Response
+    attempt: Attempt
+    user: User
 
 
-async def item_tallies(session: AsyncSession, test_id: int) -> tuple[int, int, Sequence[ItemTally]]:
-    """(attempts, responses, per-item tallies) over every answered question of the test."""
-    attempts = int(await session.scalar(select(func.count(Attempt.id)).where(Attempt.test_id == test_id)) or 0)
-    responses = (
-        await session.scalars(
-            select(Response).join(Attempt, Attempt.id == Response.attempt_id).where(Attempt.test_id == test_id)
-        )
-    ).all()
-    tallies: dict[str, ItemTally] = {}
-    for response in responses:
-        tally = tallies.get(response.item_id)
-        if tally is None:
-            tally = tallies[response.item_id] = ItemTally(
-                response.item_id, response.skill, str(response.item_snapshot.get("stem", ""))
-            )
-        tally.shown += 1
-        tally.correct += int(response.is_correct)
-        tally.option_counts[response.selected_option] += 1
-    ordered = sorted(tallies.values(), key=lambda tally: (tally.skill, tally.item_id))
-    return attempts, len(responses), ordered
+async def responses_of_test(session: AsyncSession, test_id: int) -> list[ResponseRow]:
+    """Every response of the test with its attempt and candidate, attempt by attempt in question order:
+    what the item analysis and the CSV export are computed from."""
+    rows = await session.execute(
+        select(Response, Attempt, User)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(User, User.id == Attempt.user_id)
+        .where(Attempt.test_id == test_id)
+        .order_by(Attempt.started_at, Attempt.id, Response.index, Response.id)
+    )
+    return [ResponseRow(response, attempt, user) for response, attempt, user in rows.all()]
 
 
 async def finished_attempts_of_candidate(session: AsyncSession, user_id: int) -> list[tuple[Attempt, Test]]:

@@ -13,8 +13,8 @@ from config.logs import configure_logging
 from config.settings import Settings
 from domain.errors import Conflict
 from persistence import users
-from serve_app import chat, live
-from serve_app.api import assessments, auth, candidate, operations, results, skills
+from serve_app import chat, live, monitor
+from serve_app.api import analytics, assessments, auth, candidate, operations, results, skills, web
 from serve_app.api import users as users_api
 from serve_app.errors import install_error_handlers
 from serve_app.middleware import BodySizeLimit, RequestMetrics
@@ -42,8 +42,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await bootstrap_admin(state)
         await state.registry.start.remote()
+        state.start_reporting()
         yield
-        await state.database.dispose()
+        await state.close()
 
     app = FastAPI(
         title="Assess",
@@ -53,7 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.replica = state
     install_error_handlers(app)
-    for module in (auth, users_api, assessments, skills, candidate, results, operations, live, chat):
+    rest = (auth, users_api, assessments, skills, candidate, results, operations, analytics, web)
+    for module in (*rest, live, chat, monitor):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit)
     # A front end served from another allowed origin calls the REST API with a bearer header, not cookies.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, WebSocket
 
 from domain.errors import Refused
@@ -14,16 +12,10 @@ router = APIRouter()
 
 
 class ChatConnection(ProtocolConnection):
+    endpoint = "chat"
+
     async def on_connect(self) -> None:
-        await self.send(
-            protocol.AuthSuccess(
-                user_id=self.user.id,
-                test_id=None,
-                connection_id=self.connection_id,
-                server_time=datetime.now(UTC),
-                active_attempt_id=None,
-            ).frame()
-        )
+        await self.send_auth_success()
 
     async def on_message(self, request: protocol.AnyClientMessage) -> None:
         if not isinstance(request, protocol.ChatMessage):

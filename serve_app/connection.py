@@ -20,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from domain.errors import AuthenticationFailed, Refused
 from persistence.models import User
 from serve_app import protocol
+from serve_app.connection_table import ConnectionFigures
 from serve_app.rate_limit import TokenBucket
 from serve_app.state import ReplicaState
 
@@ -42,6 +43,8 @@ def bearer_from_subprotocols(websocket: WebSocket) -> str | None:
 
 
 class ProtocolConnection(ABC):
+    endpoint: str  # the endpoint's name in analytics and metrics: assessment, chat, monitor
+
     def __init__(self, websocket: WebSocket, state: ReplicaState) -> None:
         self.websocket = websocket
         self.state = state
@@ -49,6 +52,8 @@ class ProtocolConnection(ABC):
         self.bucket = TokenBucket(state.settings.rate_limit_per_s, state.settings.rate_limit_burst)
         self._user: User | None = None
         self._token_expires_at: datetime | None = None
+        self.figures: ConnectionFigures | None = None  # listed in the replica's table once authenticated
+        self.test_id: int | None = None  # the test this connection is about, where it is about one
 
     @property
     def user(self) -> User:
@@ -85,6 +90,7 @@ class ProtocolConnection(ABC):
             close_code, reason = disconnect.code, "closed by the client"
             return
         finally:
+            self.state.connections.closed(self.connection_id)
             await self.on_disconnect()
             logger.info("connection closed: %s", reason or "normal", extra={**self.log_context(), "code": close_code})
         await self.close(close_code, reason)
@@ -110,6 +116,25 @@ class ProtocolConnection(ABC):
         self._token_expires_at = claims.expires_at
         logger.info("connection opened: %s", self.websocket.url.path, extra=self.log_context())
         await self.on_connect()
+        self.figures = ConnectionFigures(self.connection_id, self.endpoint, user.id, user.role.value, self.test_id)
+        self.state.connections.opened(self.figures)
+        self.state.registry.connection_opened.remote(self.endpoint, user.id, self.test_id)
+
+    def received(self, kind: str) -> None:
+        self.state.metrics.message_received(self.endpoint, kind)
+        if self.figures is not None:
+            self.figures.message_received()
+
+    async def send_auth_success(self, active_attempt_id: int | None = None) -> None:
+        await self.send(
+            protocol.AuthSuccess(
+                user_id=self.user.id,
+                test_id=self.test_id,
+                connection_id=self.connection_id,
+                server_time=datetime.now(UTC),
+                active_attempt_id=active_attempt_id,
+            ).frame()
+        )
 
     async def refuse(self, code: str, message: str) -> None:
         """An `error` frame, then close with 4403."""
@@ -127,30 +152,38 @@ class ProtocolConnection(ABC):
             token_left = self._token_seconds_left()
             if token_left <= 0:
                 raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "token expired")
+            token_ends_first = token_left <= idle
             try:
                 message = await asyncio.wait_for(self.websocket.receive(), timeout=min(idle, token_left))
             except TimeoutError:
-                if self._token_seconds_left() <= 0:
+                # Decided by which wait ran out, not by reading the wall clock again: the event loop's
+                # monotonic timer and the wall clock can disagree by a few milliseconds at `exp`.
+                if token_ends_first:
                     raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "token expired") from None
                 raise CloseConnection(protocol.CLOSE_GOING_AWAY, "idle timeout") from None
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
             text = message.get("text")
             if text is None:
+                self.received("binary")
                 if len(message.get("bytes") or b"") > protocol.MAX_FRAME_BYTES:
                     await self.too_large()
                 await self.send_error(Refused("invalid_message", "binary frames are not supported; send JSON text"))
                 continue
             if len(text) > protocol.MAX_FRAME_BYTES or len(text.encode("utf-8", "replace")) > protocol.MAX_FRAME_BYTES:
+                self.received("oversized")
                 await self.too_large()
             if not self.bucket.take():
+                self.received("rate_limited")
                 await self.send_error(Refused("rate_limited", "too many messages; slow down"))
                 continue
             try:
                 request = protocol.parse_client_message(text)
             except Refused as error:
+                self.received("invalid" if error.code == "invalid_message" else "unknown_type")
                 await self.send_error(error, protocol.request_id_of(error))
                 continue
+            self.received(request.type)
             try:
                 if isinstance(request, protocol.Heartbeat):
                     await self.send(protocol.HeartbeatAck(server_time=datetime.now(UTC)).frame())
@@ -175,6 +208,7 @@ class ProtocolConnection(ABC):
     # -- sending ----------------------------------------------------------------------------------------
 
     async def send(self, frame: str) -> None:
+        self.state.metrics.frame_sent(frame)
         if self.websocket.application_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError):  # the client went away mid-send
                 await self.websocket.send_text(frame)

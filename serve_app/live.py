@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -34,9 +35,11 @@ router = APIRouter()
 
 
 class AssessmentConnection(ProtocolConnection):
+    endpoint = "assessment"
+
     def __init__(self, websocket: WebSocket, state: ReplicaState) -> None:
         super().__init__(websocket, state)
-        self.test_id = 0
+        self.test_id: int = 0
         self.attempt_id: int | None = None
         self.host_id: str | None = None
         self.host: ActorHandle | None = None
@@ -52,15 +55,7 @@ class AssessmentConnection(ProtocolConnection):
             active = await attempts.attempt_in_progress(session, application.id) if application else None
         if application is None or self.user.role is not Role.CANDIDATE:
             await self.refuse("not_eligible", "you are not invited to this test")
-        await self.send(
-            protocol.AuthSuccess(
-                user_id=self.user.id,
-                test_id=self.test_id,
-                connection_id=self.connection_id,
-                server_time=datetime.now(UTC),
-                active_attempt_id=active.id if active else None,
-            ).frame()
-        )
+        await self.send_auth_success(active.id if active else None)
 
     async def on_message(self, request: protocol.AnyClientMessage) -> None:
         match request:
@@ -69,6 +64,7 @@ class AssessmentConnection(ProtocolConnection):
             case protocol.SubmitAnswer(question_id=question_id, selected_option=option, request_id=request_id):
                 if self.attempt_id is None:
                     raise Refused("not_started", "send start_assessment first")
+                received = time.perf_counter()
                 frames = await self.call_host(
                     lambda host: host.submit.remote(
                         self.attempt_id, self.connection_id, question_id, option, request_id
@@ -76,6 +72,7 @@ class AssessmentConnection(ProtocolConnection):
                 )
                 logger.info("answer handled", extra=self.log_context())
                 await self.send_all(frames)
+                self.state.metrics.answer_round_trip.observe(time.perf_counter() - received)
             case protocol.GetState():
                 await self.send(await self.current_state())
             case protocol.ChatMessage():
@@ -93,6 +90,8 @@ class AssessmentConnection(ProtocolConnection):
     async def start(self, request_id: str | None) -> None:
         opened = await attempts.start_or_resume(self.state.database, self.test_id, self.user.id, datetime.now(UTC))
         self.attempt_id = opened.attempt.id
+        if self.figures is not None:
+            self.figures.attempt_id = self.attempt_id
         logger.info("attempt %s", "resumed" if opened.resumed else "started", extra=self.log_context())
         frames = await self.call_host(lambda host: host.start.remote(self.attempt_id, self.connection_id, request_id))
         await self.send_all(frames)

@@ -7,7 +7,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serve_app.metrics import HttpMetrics
+from serve_app.metrics import ReplicaMetrics
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -79,7 +79,7 @@ class BodySizeLimit:
 class RequestMetrics:
     """Count and time every HTTP request by its route template (never the raw path, to bound labels)."""
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ReplicaMetrics) -> None:
         self.app = app
         self.metrics = metrics
 

@@ -40,6 +40,14 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TAKEN_OVER = 4409
 CLOSE_MESSAGE_TOO_LARGE = 1009
 CLOSE_GOING_AWAY = 1001
+CLOSE_CODES = {
+    1000: "normal closure",
+    CLOSE_GOING_AWAY: "idle timeout or server shutting down; reconnect and send start_assessment to resume",
+    CLOSE_MESSAGE_TOO_LARGE: f"a frame over {MAX_FRAME_BYTES} bytes",
+    CLOSE_UNAUTHORIZED: "missing, invalid or expired token; reconnect with a fresh token",
+    CLOSE_FORBIDDEN: "the token is valid but may not use this endpoint or test (an error frame says why)",
+    CLOSE_TAKEN_OVER: "another connection took over this attempt",
+}
 
 
 class ClientMessage(BaseModel):
@@ -87,6 +95,9 @@ _CLIENT_MESSAGE = TypeAdapter(AnyClientMessage)
 
 
 class ServerMessage(BaseModel):
+    # Every field is always sent, defaults included: the schema marks them all required.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     def frame(self) -> str:
         return self.model_dump_json()
 
@@ -190,11 +201,72 @@ class ChatResponse(ServerMessage):
     content: str
 
 
+class MonitorEvent(ServerMessage):
+    """What a recruiter's `/ws/monitor` receives as candidates start, answer and finish (after commit)."""
+
+    type: Literal["monitor_event"] = "monitor_event"
+    event: Literal["attempt_started", "answered", "attempt_completed"]
+    sequence: int
+    at: datetime
+    test_id: int
+    attempt_id: int
+    user_id: int
+    answered: int
+    score: int
+    question_index: int | None = None
+    correct: bool | None = None
+    reason: str | None = None
+    percentage: float | None = None
+
+
 class Error(ServerMessage):
     type: Literal["error"] = "error"
-    code: str
+    code: Annotated[str, Field(json_schema_extra={"enum": list(ERROR_CODES)})]
     message: str
     request_id: str | None = None
+
+
+AnyServerMessage = Annotated[
+    AuthSuccess
+    | AssessmentStarted
+    | Question
+    | AnswerFeedback
+    | ProgressUpdate
+    | AssessmentCompleted
+    | AssessmentState
+    | HeartbeatAck
+    | ChatResponse
+    | MonitorEvent
+    | Error,
+    Field(discriminator="type"),
+]
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of every message, both directions, from the models above: what
+    `/ws/schema.json` serves for front ends to generate types from."""
+    definitions: dict[str, Any] = {}
+    for name, union, mode in (
+        ("ClientToServer", AnyClientMessage, "validation"),
+        ("ServerToClient", AnyServerMessage, "serialization"),
+    ):
+        schema = TypeAdapter(union).json_schema(mode=mode, ref_template="#/$defs/{model}")  # type: ignore[arg-type]
+        definitions.update(schema.pop("$defs", {}))
+        definitions[name] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Assess WebSocket protocol v1",
+        "description": (
+            "JSON text frames, one object each, always with a 'type'. Client messages are ClientToServer, "
+            "server messages ServerToClient; unknown fields are ignored; times are ISO-8601 UTC, durations "
+            f"seconds; frames are at most {MAX_FRAME_BYTES} bytes."
+        ),
+        "anyOf": [{"$ref": "#/$defs/ClientToServer"}, {"$ref": "#/$defs/ServerToClient"}],
+        "$defs": definitions,
+        "x-close-codes": {str(code): meaning for code, meaning in CLOSE_CODES.items()},
+        "x-error-codes": list(ERROR_CODES),
+        "x-max-frame-bytes": MAX_FRAME_BYTES,
+    }
 
 
 def _request_id_of(payload: dict[str, Any]) -> str | None:

@@ -256,6 +256,51 @@ class AttemptReport(AttemptSummary):
     responses: list[ResponseRead]
 
 
+class ReportResponse(ResponseRead):
+    theta_after: float | None
+    se_after: float | None
+
+
+class SkillResult(BaseModel):
+    skill: str
+    answered: int
+    correct: int
+    percentage: float | None
+
+
+class TimeSummary(BaseModel):
+    total_s: float
+    mean_s: float | None
+    per_question_s: list[float]
+
+
+class CandidateReport(AttemptSummary):
+    """GET /api/attempts/{id}/report: the summary, per-skill results, times and every response."""
+
+    test_title: str
+    passing_score: float
+    skills: list[SkillResult]
+    time: TimeSummary
+    responses: list[ReportResponse]
+
+
+class OptionAnalysis(BaseModel):
+    option: str
+    text: str
+    count: int
+    proportion: float
+    is_key: bool
+    mean_percentage: float | None
+    attempt_ids: list[int]
+    user_ids: list[int]
+
+
+class ScoreBin(BaseModel):
+    low: int
+    high: int
+    count: int
+
+
 class ItemStatistics(BaseModel):
     item_id: str
     skill: str
@@ -264,12 +309,27 @@ class ItemStatistics(BaseModel):
     correct: int
     facility: float
     option_counts: dict[str, int]
+    attempts_seen: int
+    exposure: float
+    point_biserial: float | None
+    upper_facility: float | None
+    lower_facility: float | None
+    discrimination_index: float | None
+    distractors: list[OptionAnalysis]
 
 
 class ItemAnalysis(BaseModel):
     test_id: int
     attempts: int
     responses: int
+    finished_attempts: int
+    mean_percentage: float | None
+    sd_percentage: float | None
+    kr20: float | None
+    kr20_items: float | None
+    marginal_reliability: float | None
+    upper_lower_group_size: int
+    score_distribution: list[ScoreBin]
     items: list[ItemStatistics]
 
 

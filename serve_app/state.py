@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 from ray.actor import ActorHandle
 
+from actors.connection_directory import REPORT_INTERVAL_S
 from actors.registry import RegistryConfig, get_registry
 from config.settings import Settings
+from generation.client import ChatModel
+from generation.endpoint import ModelEndpoint
 from graphs.chat import build_chat_graph
 from persistence.database import Database
 from questions.source import QuestionSource
-from serve_app.metrics import HttpMetrics
+from serve_app.connection_table import ConnectionTable
+from serve_app.metrics import ReplicaMetrics
 from serve_app.tokens import TokenService
 
 
@@ -23,19 +30,50 @@ class ReplicaState:
     database: Database
     tokens: TokenService
     questions: QuestionSource
-    metrics: HttpMetrics
+    connections: ConnectionTable
+    metrics: ReplicaMetrics
     registry: ActorHandle
     chat: CompiledStateGraph[Any, Any, Any, Any]
+    chat_model: ChatModel | None  # words the chat's answers when a model is configured
+    _reporter: asyncio.Task[None] | None = field(default=None, init=False)
 
     @classmethod
     def build(cls, settings: Settings) -> ReplicaState:
         database = Database(settings.database_url)
+        endpoint = ModelEndpoint.from_settings(settings)
+        chat_model = endpoint.client() if endpoint is not None else None
+        connections = ConnectionTable(replica_id=uuid.uuid4().hex[:12])
         return cls(
             settings=settings,
             database=database,
             tokens=TokenService.from_settings(settings),
             questions=QuestionSource(),
-            metrics=HttpMetrics(),
+            connections=connections,
+            metrics=ReplicaMetrics(connections.by_endpoint),
             registry=get_registry(RegistryConfig.from_settings(settings)),
-            chat=build_chat_graph(database),
+            chat=build_chat_graph(database, chat_model, settings.llm_budget_s),
+            chat_model=chat_model,
         )
+
+    def start_reporting(self) -> None:
+        """Report this replica's open connections to the registry's directory every few seconds."""
+
+        async def report_forever() -> None:
+            while True:
+                with contextlib.suppress(Exception):  # a registry restarting misses one report
+                    await self.report_connections()
+                await asyncio.sleep(REPORT_INTERVAL_S)
+
+        self._reporter = asyncio.get_running_loop().create_task(report_forever())
+
+    async def report_connections(self) -> None:
+        await self.registry.report_connections.remote(self.connections.replica_id, self.connections.rows())
+
+    async def close(self) -> None:
+        if self._reporter is not None:
+            self._reporter.cancel()
+            with contextlib.suppress(Exception):
+                await self.registry.report_connections.remote(self.connections.replica_id, [])
+        await self.database.dispose()
+        if self.chat_model is not None:
+            await self.chat_model.aclose()

@@ -71,7 +71,7 @@ async def create_simulated_test(
                 "starts_at": now - timedelta(minutes=1),
                 "ends_at": now + timedelta(days=1),
                 "max_attempts": definition.get("max_attempts", 1),
-                "generator": GeneratorKind.BANK,
+                "generator": GeneratorKind(definition.get("generator", "bank")),
                 "passing_score": definition.get("passing_score", 60.0),
             },
             created_by=owner,

@@ -265,6 +265,30 @@ async def execute_sql(database_url: str, statement: Any) -> Any:
         await database.dispose()
 
 
+async def start_then_pass_the_deadline(server: Server, live: Any) -> int:
+    """Start the live test's attempt over a real socket, disconnect, and move its deadline into the past
+    behind the host's back: only the registry's sweep notices. Returns the attempt id."""
+    from datetime import UTC, datetime, timedelta
+
+    from live_client import LiveClient, ws_url
+    from sqlalchemy import update
+
+    from persistence.models import Attempt
+
+    client = await LiveClient.connect(
+        ws_url(server.base_url, "/ws/assessment", token=live.candidate.token, test_id=live.test_id)
+    )
+    await client.expect("auth_success")
+    started, _ = await client.start()
+    await client.close()
+    past = datetime.now(UTC) - timedelta(seconds=5)
+    attempt_id = int(started["attempt_id"])
+    await execute_sql(
+        server.settings.database_url, update(Attempt).where(Attempt.id == attempt_id).values(deadline=past)
+    )
+    return attempt_id
+
+
 def invite_cohort(server: Server, candidates: int, **test_overrides: object) -> tuple[int, list[str]]:
     """A published test (the builder's body with overrides) and `candidates` new invited candidates'
     tokens, made through the REST API as the admin."""
@@ -287,3 +311,33 @@ def invite_cohort(server: Server, candidates: int, **test_overrides: object) -> 
         assert invited.status_code == 200, invited.text
         assert client.patch(f"/api/tests/{test_id}", json={"status": "published"}).status_code == 200
     return test_id, [server.login(email, password) for _, email, password in accounts]
+
+
+@pytest.fixture(scope="session")
+def fake_model_server() -> Iterator[Any]:
+    """The scripted OpenAI-compatible server of tests/fake_llm.py, on loopback for the whole session."""
+    from fake_llm import start_fake_model
+
+    model, server, thread = start_fake_model()
+    yield model
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def model_server(isolated_server, fake_model_server: Any) -> Server:  # type: ignore[no-untyped-def]
+    """A server of the module's own whose generator and chat use the scripted model on loopback, with a
+    1 s call timeout and a 2 s generation budget."""
+    return isolated_server(  # type: ignore[no-any-return]
+        ASSESS_GENERATOR="llm",
+        ASSESS_LLM_BASE_URL=fake_model_server.base_url,
+        ASSESS_LLM_MODEL="fake-model",
+        ASSESS_LLM_TIMEOUT_S="1",
+        ASSESS_LLM_BUDGET_S="2",
+    )
+
+
+@pytest.fixture
+def fake_model(fake_model_server: Any) -> Any:
+    fake_model_server.reset()
+    return fake_model_server

@@ -7,14 +7,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import websockets
+from jsonschema import Draft202012Validator
 from websockets.asyncio.client import ClientConnection
 
-from serve_app.protocol import ERROR_CODES
+from serve_app.protocol import ERROR_CODES, json_schema
 
+# The server frames of /ws/assessment (DESIGN.md section 4).
+PINNED_SERVER_TYPES = {
+    "auth_success",
+    "assessment_started",
+    "question",
+    "answer_feedback",
+    "progress_update",
+    "assessment_completed",
+    "assessment_state",
+    "heartbeat_ack",
+    "error",
+}
 QUESTION_FIELDS = {"type", "question_id", "index", "text", "options", "skill", "deadline"}
 # Frames that may carry a key, and only for a question the client has already answered.
 KEY_BEARING = {"answer_feedback"}
 KEY_WORDS = ("correct_option", '"key"', "explanation", "difficulty", "is_correct")
+# Every frame a test receives must match the schema /ws/schema.json serves (tests/serve_app/test_protocol_schema.py
+# checks that the served schema is this one).
+SERVER_MESSAGE = Draft202012Validator({"$defs": json_schema()["$defs"], "$ref": "#/$defs/ServerToClient"})
 
 
 def ws_url(base_url: str, path: str, **query: object) -> str:
@@ -46,6 +62,7 @@ class LiveClient:
         raw = await self.socket.recv()
         assert isinstance(raw, str), "the server sends text frames only"
         frame = json.loads(raw)
+        SERVER_MESSAGE.validate(frame)
         self.check_no_key_leak(raw, frame)
         self.received.append(frame)
         return frame  # type: ignore[no-any-return]

@@ -1,14 +1,20 @@
-"""Operations: /healthz, /metrics, and the connection analytics the live ingress fills in."""
+"""Operations: /healthz, /metrics (this replica's and the cluster's) and the protocol's JSON Schema."""
+
+import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from serve_app.dependencies import AdminUser, StateDep
+from serve_app import protocol
+from serve_app.dependencies import StateDep
 from serve_app.schemas import Health
 
 router = APIRouter(tags=["operations"])
+CLUSTER_FIGURES_TIMEOUT_S = 5.0
+PROTOCOL_SCHEMA = protocol.json_schema()
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
@@ -23,10 +29,17 @@ async def healthz(state: StateDep) -> Health | JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(state: StateDep) -> Response:
-    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text: this replica's figures, and the cluster's from the registry (left out, with
+    `assess_cluster_figures_available 0`, when the registry does not answer in time)."""
+    cluster: dict[str, Any] | None
+    try:
+        cluster = await asyncio.wait_for(state.registry.metrics_snapshot.remote(), CLUSTER_FIGURES_TIMEOUT_S)
+    except Exception:
+        cluster = None
+    return Response(state.metrics.render(cluster), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/api/analytics/connections", tags=["analytics"])
-async def connections(_: AdminUser) -> list[dict[str, object]]:
-    # Open WebSocket connections; the REST-only ingress has none until the live path is deployed.
-    return []
+@router.get("/ws/schema.json", tags=["protocol"])
+async def protocol_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of every WebSocket message of protocol v1, for generating types."""
+    return PROTOCOL_SCHEMA

@@ -1,20 +1,33 @@
-"""Results: a test's attempts, one attempt's report with every response, and per-item statistics."""
+"""Results and reports (docs/reports.md): a test's attempts, one attempt's report (JSON and HTML), the
+item analysis with its score histogram (SVG), and every response of a test as CSV."""
 
 from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import attempt_statistics, item_statistics
 from domain.enums import Role
 from domain.errors import NotFound
 from domain.scoring import percentage
 from persistence import catalog, results
 from persistence.models import Attempt, Test, User
 from serve_app.dependencies import CurrentUser, IdInPath, SessionDep, StaffUser
+from serve_app.histogram_svg import score_histogram_svg
+from serve_app.report_pages import candidate_report_page
+from serve_app.responses_csv import responses_csv
 from serve_app.schemas import (
     Ability,
     AttemptReport,
     AttemptSummary,
+    CandidateReport,
     ItemAnalysis,
     ItemStatistics,
+    OptionAnalysis,
+    ReportResponse,
     ResponseRead,
+    ScoreBin,
+    SkillResult,
+    TimeSummary,
 )
 
 router = APIRouter(prefix="/api", tags=["results"])
@@ -55,11 +68,17 @@ async def test_results(test_id: IdInPath, _: StaffUser, session: SessionDep) -> 
     ]
 
 
-@router.get("/attempts/{attempt_id}", response_model=AttemptReport)
-async def attempt_report(attempt_id: IdInPath, user: CurrentUser, session: SessionDep) -> AttemptReport:
+async def visible_attempt(attempt_id: int, user: User, session: AsyncSession) -> tuple[Attempt, User, Test]:
+    """The attempt with its responses, candidate and test; staff see any, a candidate only their own."""
     attempt, candidate, test = await results.attempt_with_responses(session, attempt_id)
     if user.role is Role.CANDIDATE and attempt.user_id != user.id:
         raise NotFound(f"attempt {attempt_id} not found")  # do not reveal that someone else's exists
+    return attempt, candidate, test
+
+
+@router.get("/attempts/{attempt_id}", response_model=AttemptReport)
+async def attempt_report(attempt_id: IdInPath, user: CurrentUser, session: SessionDep) -> AttemptReport:
+    attempt, candidate, test = await visible_attempt(attempt_id, user, session)
     summary = attempt_summary(attempt, candidate, test, len(attempt.responses))
     return AttemptReport(
         **summary.model_dump(),
@@ -68,24 +87,144 @@ async def attempt_report(attempt_id: IdInPath, user: CurrentUser, session: Sessi
     )
 
 
+async def candidate_report(attempt_id: int, user: User, session: AsyncSession) -> CandidateReport:
+    attempt, candidate, test = await visible_attempt(attempt_id, user, session)
+    answers = attempt.responses
+    skills = attempt_statistics.skill_results(
+        (str(skill["name"]) for skill in test.skills), ((r.skill, r.is_correct) for r in answers)
+    )
+    time = attempt_statistics.time_summary([r.time_taken_s for r in answers])
+    return CandidateReport(
+        **attempt_summary(attempt, candidate, test, len(answers)).model_dump(),
+        test_title=test.title,
+        passing_score=test.passing_score,
+        skills=[SkillResult(**vars(result)) for result in skills],
+        time=TimeSummary(total_s=time.total_s, mean_s=time.mean_s, per_question_s=list(time.per_question_s)),
+        responses=[ReportResponse.model_validate(response) for response in answers],
+    )
+
+
+@router.get("/attempts/{attempt_id}/report", response_model=CandidateReport)
+async def attempt_report_json(attempt_id: IdInPath, user: CurrentUser, session: SessionDep) -> CandidateReport:
+    return await candidate_report(attempt_id, user, session)
+
+
+@router.get("/attempts/{attempt_id}/report.html", response_class=HTMLResponse)
+async def attempt_report_html(attempt_id: IdInPath, user: CurrentUser, session: SessionDep) -> HTMLResponse:
+    return HTMLResponse(candidate_report_page(await candidate_report(attempt_id, user, session)))
+
+
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+async def attempt_outcomes(session: AsyncSession, test_id: int) -> list[item_statistics.AttemptOutcome]:
+    return [
+        item_statistics.AttemptOutcome(
+            attempt_id=row.attempt.id,
+            user_id=row.user.id,
+            finished=row.attempt.finished_at is not None,
+            percentage=percentage(row.attempt.score, row.attempt.max_score),
+            theta=row.attempt.ability_theta,
+            se=row.attempt.ability_se,
+        )
+        for row in await results.attempts_of_test(session, test_id)
+    ]
+
+
+async def item_responses(session: AsyncSession, test_id: int) -> list[item_statistics.ItemResponse]:
+    return [
+        item_statistics.ItemResponse(
+            attempt_id=row.attempt.id,
+            user_id=row.user.id,
+            item_id=row.response.item_id,
+            skill=row.response.skill,
+            key=row.response.correct_option,
+            selected=row.response.selected_option,
+            correct=row.response.is_correct,
+            stem=str(row.response.item_snapshot.get("stem", "")),
+            options=tuple(
+                (str(option.get("id", "")), str(option.get("text", "")))
+                for option in row.response.item_snapshot.get("options", [])
+            ),
+        )
+        for row in await results.responses_of_test(session, test_id)
+    ]
+
+
+def score_bins(distribution: tuple[int, ...]) -> list[ScoreBin]:
+    width = 100 // item_statistics.SCORE_BINS
+    return [
+        ScoreBin(low=width * position, high=width * (position + 1), count=count)
+        for position, count in enumerate(distribution)
+    ]
+
+
+def item_read(item: item_statistics.ItemStatistics) -> ItemStatistics:
+    return ItemStatistics(
+        item_id=item.item_id,
+        skill=item.skill,
+        stem=item.stem,
+        shown=item.shown,
+        correct=item.correct,
+        facility=round(item.facility, 4),
+        option_counts=item.option_counts,
+        attempts_seen=item.attempts_seen,
+        exposure=round(item.exposure, 4),
+        point_biserial=_rounded(item.point_biserial),
+        upper_facility=_rounded(item.upper_facility),
+        lower_facility=_rounded(item.lower_facility),
+        discrimination_index=_rounded(item.discrimination_index),
+        distractors=[
+            OptionAnalysis(
+                option=option.option,
+                text=option.text,
+                count=option.count,
+                proportion=round(option.proportion, 4),
+                is_key=option.is_key,
+                mean_percentage=_rounded(option.mean_percentage, 2),
+                attempt_ids=list(option.attempt_ids),
+                user_ids=list(option.user_ids),
+            )
+            for option in item.options
+        ],
+    )
+
+
 @router.get("/tests/{test_id}/item-analysis", response_model=ItemAnalysis)
 async def item_analysis(test_id: IdInPath, _: StaffUser, session: SessionDep) -> ItemAnalysis:
     await catalog.get_test(session, test_id)
-    attempts, responses, tallies = await results.item_tallies(session, test_id)
+    statistics = item_statistics.analyse(
+        await attempt_outcomes(session, test_id), await item_responses(session, test_id)
+    )
     return ItemAnalysis(
         test_id=test_id,
-        attempts=attempts,
-        responses=responses,
-        items=[
-            ItemStatistics(
-                item_id=tally.item_id,
-                skill=tally.skill,
-                stem=tally.stem,
-                shown=tally.shown,
-                correct=tally.correct,
-                facility=round(tally.facility, 4),
-                option_counts=dict(tally.option_counts),
-            )
-            for tally in tallies
-        ],
+        attempts=statistics.attempts,
+        responses=statistics.responses,
+        finished_attempts=statistics.finished_attempts,
+        mean_percentage=_rounded(statistics.mean_percentage, 2),
+        sd_percentage=_rounded(statistics.sd_percentage, 2),
+        kr20=_rounded(statistics.kr20),
+        kr20_items=_rounded(statistics.kr20_items),
+        marginal_reliability=_rounded(statistics.marginal_reliability),
+        upper_lower_group_size=statistics.group_size,
+        score_distribution=score_bins(statistics.score_distribution),
+        items=[item_read(item) for item in statistics.items],
     )
+
+
+@router.get("/tests/{test_id}/score-distribution.svg", response_class=Response)
+async def score_distribution_svg(test_id: IdInPath, _: StaffUser, session: SessionDep) -> Response:
+    test = await catalog.get_test(session, test_id)
+    finished = [outcome.percentage for outcome in await attempt_outcomes(session, test_id) if outcome.finished]
+    distribution = item_statistics.score_distribution(finished)
+    svg = score_histogram_svg(f"Score distribution: {test.title}", score_bins(distribution))
+    return Response(svg, media_type="image/svg+xml")
+
+
+@router.get("/tests/{test_id}/responses.csv", response_class=Response)
+async def responses_export(test_id: IdInPath, _: StaffUser, session: SessionDep) -> Response:
+    await catalog.get_test(session, test_id)
+    body = responses_csv(await results.responses_of_test(session, test_id))
+    disposition = f'attachment; filename="test-{test_id}-responses.csv"'
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})

@@ -242,3 +242,37 @@ def test_simulate_refuses_bad_options_clearly(arguments: list[str], message: str
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stdout
+
+
+@pytest.mark.websocket
+def test_hosts_lists_the_session_hosts_of_a_running_cluster(server, make_live_test, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import ray
+    from live_client import LiveClient, ws_url
+
+    live = make_live_test()
+
+    async def start_one() -> int:
+        client = await LiveClient.connect(
+            ws_url(server.base_url, "/ws/assessment", token=live.candidate.token, test_id=live.test_id)
+        )
+        await client.expect("auth_success")
+        started, _ = await client.start()
+        await client.close()
+        return int(started["attempt_id"])
+
+    attempt_id = asyncio.run(start_one())
+    env = {**os.environ, "COLUMNS": "200", "SECRET_KEY": SECRET, "ASSESS_DATABASE_URL": server.settings.database_url}
+    address = ray.get_runtime_context().gcs_address
+    listed = assess(env, "hosts", "--address", address, "--json")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    hosts = json.loads(listed.stdout)
+    (holder,) = [host for host in hosts if attempt_id in host["attempts"]]
+    assert holder["node_id"] == ray.get_runtime_context().get_node_id()
+    assert holder["sessions"] >= 1 and holder["capacity"] == server.settings.sessions_per_actor
+    table = assess(env, "hosts", "--address", address)
+    assert table.returncode == 0 and holder["host_id"] in table.stdout and "Session hosts" in table.stdout
+    elsewhere = {**env, "ASSESS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'none.db'}"}
+    missing = assess(elsewhere, "hosts", "--address", address)
+    assert missing.returncode == 1 and "No registry for this database" in missing.stdout

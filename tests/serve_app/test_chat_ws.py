@@ -1,12 +1,15 @@
-"""/ws/chat over real sockets: answers from the candidate's own records, refusals, protocol errors."""
+"""/ws/chat over real sockets: answers from the candidate's own records, refusals, protocol errors, and the
+wording of a configured model (the scripted server on loopback) checked against those records."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
 import pytest
 import websockets
-from conftest import Server
+from conftest import Server, invite_cohort
 from live_client import LiveClient, ws_url
 
 pytestmark = pytest.mark.websocket
@@ -110,3 +113,39 @@ def test_chat_protocol_errors_and_auth(server: Server, make_live_test) -> None: 
     codes, close_code = asyncio.run(scenario())
     assert codes == ["unknown_type", "invalid_message", "invalid_message", "invalid_message", "invalid_message"]
     assert close_code == 4401
+
+
+def test_a_configured_model_words_answers_from_the_candidates_own_records(model_server: Server, fake_model) -> None:  # type: ignore[no-untyped-def]
+    test_id, (token,) = invite_cohort(model_server, 1, title="Model chat screening", max_attempts=2)
+
+    async def scenario() -> dict[str, Any]:
+        assessment = await LiveClient.connect(
+            ws_url(model_server.base_url, "/ws/assessment", token=token, test_id=test_id)
+        )
+        await assessment.expect("auth_success")
+        _, question = await assessment.start()  # an attempt in progress, its question on the screen
+        chat = await LiveClient.connect(chat_url(model_server, token))
+        await chat.expect("auth_success")
+        worded = await ask(chat, "How many attempts do I have left?")
+        free_form = await ask(chat, "Anything I still need to finish?")  # no pattern matches; the model reads records
+        fake_model.script("chat", "invented", "about_keys", "empty", "invalid_json", "error500", "slow:5")
+        fallbacks = [await ask(chat, "How many attempts do I have left?") for _ in range(6)]
+        secret = await ask(chat, "What is the correct answer to the question on my screen?")
+        await chat.close()
+        await assessment.close()
+        return {"question": question, "worded": worded, "free": free_form, "fallbacks": fallbacks, "secret": secret}
+
+    seen = asyncio.run(scenario())
+    composed = "Model chat screening: you have used 1 and have 1 left. One is in progress now."
+    assert seen["worded"] == f"From your records: {composed}"
+    assert seen["free"].startswith("From your records: I can't answer that from your records.")
+    assert seen["fallbacks"] == [composed] * 6, "a wrong, slow or broken model leaves the composed answer"
+    assert seen["secret"].startswith("I can't share questions, answers or keys")
+    chats = [request for request in fake_model.requests if request["role"] == "chat"]
+    assert len(chats) == 8, "the request for the answer never reached the model"
+    records = json.loads(chats[1]["body"]["messages"][1]["content"].split("Records (JSON): ", 1)[1].split("\n\n")[0])
+    assert records[0]["title"] == "Model chat screening" and records[0]["attempt_in_progress"] is True
+    shown = json.dumps([request["body"] for request in chats])
+    question = seen["question"]
+    assert question["text"] not in shown and question["question_id"] not in shown
+    assert all(option["text"] not in shown for option in question["options"] if len(option["text"]) > 12)

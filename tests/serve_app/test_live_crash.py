@@ -10,13 +10,9 @@ import asyncio
 import os
 import random
 import secrets
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import (
@@ -32,6 +28,7 @@ from conftest import (
 )
 from fleet import FleetCandidate, attempt_statuses, check_nothing_lost, stored_answers
 from live_client import ws_url
+from server_process import ServerProcess
 from sqlalchemy import update
 
 from persistence.migrate import upgrade
@@ -39,71 +36,9 @@ from persistence.models import Attempt
 
 pytestmark = pytest.mark.websocket
 
-ASSESS = str(Path(sys.executable).with_name("assess"))
 SECRET = "crash-test-secret-key-that-is-long-enough-0123456789"
 CANDIDATES = 20
 QUESTIONS = 8
-
-
-class ServerProcess:
-    def __init__(self, env: dict[str, str], ray_dir: str) -> None:
-        self.env = env
-        self.ray_dir = ray_dir
-        self.process: subprocess.Popen[str] | None = None
-        self.haproxies_before: set[int] = set()
-        self.log = Path(ray_dir + ".log")
-
-    def start(self) -> None:
-        """Start `assess serve` and wait until it reports that it serves (its output goes to a log file)."""
-        self.haproxies_before = haproxy_pids()
-        self.log = Path(self.ray_dir + ".log")
-        self.log.write_text("")
-        with self.log.open("a") as sink:
-            self.process = subprocess.Popen(
-                [ASSESS, "serve"], env=self.env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        tail = subprocess.Popen(["tail", "-n", "+1", "-f", str(self.log)], stdout=subprocess.PIPE, text=True)
-        try:
-            assert tail.stdout is not None
-            for line in tail.stdout:  # blocks until the line appears; pytest-timeout bounds a hang
-                if "Serving on" in line:
-                    return
-                if self.process.poll() is not None:
-                    break
-        finally:
-            tail.kill()
-        raise AssertionError("the server did not start:\n" + self.log.read_text()[-5000:])
-
-    def stop_gracefully(self) -> None:
-        """SIGTERM to `assess serve`, as an orchestrator stops it: it must exit by itself, cleanly."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=120) == 0, self.log.read_text()[-3000:]
-        self.kill_everything()  # only leftovers a clean stop may leave (Ray's HAProxy runs outside it)
-
-    def kill_everything(self) -> None:
-        """SIGKILL to the server's process group and to every process of its Ray cluster."""
-        if self.process is not None:
-            with _ignore_missing():
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=60)
-        subprocess.run(["pkill", "-9", "-f", self.ray_dir], check=False)
-        for pid in haproxy_pids() - self.haproxies_before:  # Ray's HAProxy runs outside its temp dir
-            with _ignore_missing():
-                os.kill(pid, signal.SIGKILL)
-
-
-def haproxy_pids() -> set[int]:
-    found = subprocess.run(["pgrep", "-f", "haproxy-serve"], capture_output=True, text=True).stdout
-    return {int(pid) for pid in found.split()}
-
-
-class _ignore_missing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, *_: Any) -> bool:
-        return kind is ProcessLookupError
 
 
 @pytest.fixture
@@ -157,6 +92,8 @@ def test_stopping_the_whole_server_with_twenty_candidates_in_flight(crashable, s
             await asyncio.sleep(0.05)
         outage = server_process.kill_everything if stop == "kill -9" else server_process.stop_gracefully
         await asyncio.to_thread(outage)
+        if stop == "graceful":  # the hosts finished their writes in progress before the cluster stopped
+            assert "Drained" in server_process.log.read_text(), server_process.log.read_text()[-3000:]
         overdue = [candidate.attempt_id for candidate in expiring]
         past = datetime.now(UTC) - timedelta(seconds=1)
         await execute_sql(settings.database_url, update(Attempt).where(Attempt.id.in_(overdue)).values(deadline=past))

@@ -213,7 +213,8 @@ def test_bad_tokens_are_refused_before_any_data(server, make_live_test) -> None:
 def test_a_token_expiring_mid_connection_closes_it_with_4401_and_a_fresh_token_resumes(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
     live = make_live_test()
     tokens = TokenService.from_settings(server.settings)
-    short = tokens.issue(live.candidate.id, Role.CANDIDATE, lifetime=timedelta(seconds=4))
+    # Long enough for a slow machine to connect, start and answer before it ends.
+    short = tokens.issue(live.candidate.id, Role.CANDIDATE, lifetime=timedelta(seconds=8))
 
     async def scenario() -> None:
         client = await LiveClient.connect(assessment_url(server, short, live.test_id))

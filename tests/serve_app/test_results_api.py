@@ -91,7 +91,8 @@ def test_empty_lists_before_any_attempt(admin) -> None:  # type: ignore[no-untyp
     test_id = prepared_test(admin)
     assert admin.get(f"/api/tests/{test_id}/results").json() == []
     analysis = admin.get(f"/api/tests/{test_id}/item-analysis").json()
-    assert analysis == {"test_id": test_id, "attempts": 0, "responses": 0, "items": []}
+    existing = {name: analysis[name] for name in ("test_id", "attempts", "responses", "items")}
+    assert existing == {"test_id": test_id, "attempts": 0, "responses": 0, "items": []}
     assert admin.get("/api/tests/555555/results").status_code == 404
     assert admin.get("/api/attempts/555555").status_code == 404
 

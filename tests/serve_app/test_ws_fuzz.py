@@ -21,7 +21,7 @@ import httpx
 import pytest
 import websockets
 from conftest import Server, execute_sql, invite_cohort
-from live_client import LiveClient, ws_url
+from live_client import PINNED_SERVER_TYPES, LiveClient, ws_url
 from sqlalchemy import func, select
 
 from persistence.models import Response
@@ -32,17 +32,6 @@ pytestmark = pytest.mark.websocket
 FUZZ_CONNECTIONS = 20
 FRAMES_PER_CONNECTION = 500  # 10,000 in all
 WELL_BEHAVED = 5
-SERVER_FRAME_TYPES = {
-    "auth_success",
-    "assessment_started",
-    "question",
-    "answer_feedback",
-    "progress_update",
-    "assessment_completed",
-    "assessment_state",
-    "heartbeat_ack",
-    "error",
-}
 INVALID = frozenset({"invalid_message"})
 SENTINEL = json.dumps({"type": "heartbeat"})
 
@@ -162,7 +151,7 @@ async def fuzz_connection(url: str, seed: int, frames: int) -> dict[str, int]:
             continue
         assert fuzz.close is None, f"expected close {fuzz.close} after {str(fuzz.frame)[:120]!r}, got {replies}"
         for reply in replies:
-            assert reply["type"] in SERVER_FRAME_TYPES, reply
+            assert reply["type"] in PINNED_SERVER_TYPES, reply
             assert not (reply["type"] == "error" and reply["code"] == "internal"), (str(fuzz.frame)[:200], reply)
             if reply["type"] == "question":
                 maker.question = reply

@@ -1,0 +1,1 @@
+"""LLM question generation: the model client, prompts, item-writing checks and the generator service."""

@@ -1,0 +1,115 @@
+"""The candidate report as one standalone HTML page: inline CSS, no scripts, no external assets.
+
+Every value from the database goes through `html.escape` (names, stems and options are user or model
+text), so a page can be saved, mailed or printed as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from html import escape
+
+from serve_app.schemas import CandidateReport, ReportResponse
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d1d1f; }
+h1 { font-size: 1.4rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.1rem; margin-top: 2rem; }
+table { border-collapse: collapse; margin-top: 0.5rem; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; }
+.right { color: #0a7d32; } .wrong { color: #b3261e; }
+ol { margin: 0; padding-left: 1.2rem; }
+"""
+
+
+def _text(value: object) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}%"
+
+
+def _row(cells: Iterable[str], header: bool = False) -> str:
+    tag = "th" if header else "td"
+    return "<tr>" + "".join(f"<{tag}>{cell}</{tag}>" for cell in cells) + "</tr>"
+
+
+def _summary(report: CandidateReport) -> str:
+    passed = {True: "yes", False: "no", None: "not yet (unfinished)"}[report.passed]
+    ability = report.ability
+    finished = report.finished_at.isoformat() if report.finished_at else "not finished"
+    facts = [
+        ("Candidate", f"{_text(report.full_name)} &lt;{_text(report.email)}&gt; (user {report.user_id})"),
+        ("Test", f"{_text(report.test_title)} (test {report.test_id})"),
+        ("Attempt", f"{report.attempt_id}, number {report.number}"),
+        ("Status", f"{_text(report.status)}; reason: {_text(report.finish_reason or 'none yet')}"),
+        ("Started / finished", f"{_text(report.started_at.isoformat())} / {_text(finished)}"),
+        ("Score", f"{report.score} / {report.max_score}"),
+        ("Percentage", f"{_percent(report.percentage)} (passing {_percent(report.passing_score)})"),
+        ("Passed", passed),
+        ("Ability theta", _number(ability.theta, 3) if ability else "n/a"),
+        ("Standard error", _number(ability.se, 3) if ability and ability.se is not None else "n/a"),
+    ]
+    return "<table>" + "".join(_row([name, value]) for name, value in facts) + "</table>"
+
+
+def _skills(report: CandidateReport) -> str:
+    rows = [_row(["Skill", "Answered", "Correct", "Percentage"], header=True)]
+    rows += [_row([_text(s.skill), str(s.answered), str(s.correct), _percent(s.percentage)]) for s in report.skills]
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def _times(report: CandidateReport) -> str:
+    time = report.time
+    rows = [_row(["Question", "Time (s)"], header=True)]
+    rows += [_row([str(index + 1), _number(seconds, 1)]) for index, seconds in enumerate(time.per_question_s)]
+    rows.append(_row(["Total", _number(time.total_s, 1)]))
+    rows.append(_row(["Mean", _number(time.mean_s, 1) or "n/a"]))
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def _response(response: ReportResponse) -> str:
+    options = "".join(f"<li>{_text(o.id)}: {_text(o.text)}</li>" for o in response.options)
+    verdict = '<span class="right">yes</span>' if response.is_correct else '<span class="wrong">no</span>'
+    return _row(
+        [
+            str(response.index + 1),
+            _text(response.skill),
+            _text(response.stem),
+            f"<ol>{options}</ol>",
+            _text(response.selected_option),
+            _text(response.correct_option),
+            verdict,
+            _number(response.time_taken_s, 1),
+            _number(response.theta_after, 3),
+            _number(response.se_after, 3),
+        ]
+    )
+
+
+def _responses(report: CandidateReport) -> str:
+    header = ["#", "Skill", "Question", "Options", "Selected", "Correct option", "Correct?", "Time (s)"]
+    rows = [_row([*header, "Theta after", "SE after"], header=True)]
+    rows += [_response(response) for response in report.responses]
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def candidate_report_page(report: CandidateReport) -> str:
+    title = f"Report: {_text(report.full_name)}, {_text(report.test_title)}"
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{title}</h1>"
+        f"{_summary(report)}"
+        f"<h2>Results per skill</h2>{_skills(report)}"
+        f"<h2>Time per question</h2>{_times(report)}"
+        f"<h2>Responses</h2>{_responses(report)}"
+        "</body></html>\n"
+    )
