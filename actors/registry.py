@@ -1,9 +1,14 @@
 """The registry: one named actor per cluster (and database) that supervises the session hosts.
 
 It places sessions on hosts with free capacity (starting hosts as needed), remembers where each lives,
-and sweeps on a period: it drops hosts that died (their sessions are re-placed on the next `locate` and
-rebuild from the checkpoint), evicts idle sessions, finalizes attempts whose deadline passed even with no
-client connected, and retires hosts left empty. It is consulted once per connection, never per message.
+and sweeps on a period: it replaces hosts that died or stopped answering (their sessions are re-placed on
+the next `locate` and rebuild from the checkpoint), evicts idle sessions, finalizes attempts whose deadline
+passed even with no client connected, and retires hosts left empty. It is consulted once per connection,
+never per message.
+
+A host is let go only when Ray reports it dead, or when it has not answered for `host_silence_limit_s`: a
+ping that merely times out may be a host still starting or busy, and its sessions are live. A host let go
+is always killed first, so a session can never be live on a host the registry no longer knows.
 
 Hosts are spread over the cluster's nodes (each new host goes to the alive node with the fewest), so losing
 a node loses only its share of the live sessions, and those are re-placed on the hosts of the other nodes.
@@ -19,6 +24,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 import ray
@@ -38,8 +44,10 @@ from persistence.database import Database
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "assess"
-PING_TIMEOUT_S = 10.0
 SWEEP_CONCURRENCY = 32
+# A node where a host was just lost gets no new hosts for this long while another node can take them: Ray
+# may still list a node that has gone as alive for a while, and hosts placed there would fail in turn.
+NODE_AVOIDED_AFTER_LOSS_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,10 @@ class RegistryConfig:
     sweep_interval_s: float
     idle_timeout_s: float
     model: ModelEndpoint | None = None  # the LLM generator's endpoint; None: bank and families only
+    host_ping_timeout_s: float = 5.0  # how long one check waits for a host's answer
+    # How long a host may go without answering (from its creation, then from its last answer) before it is
+    # killed and its sessions re-placed. Starting a host process can take tens of seconds on a busy node.
+    host_silence_limit_s: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RegistryConfig:
@@ -67,6 +79,13 @@ class HostRecord:
     node_id: str | None  # the node it was placed on (None on a one-node cluster)
     attempts: set[int] = field(default_factory=set)
     empty_sweeps: int = 0
+    last_heard: float = field(default_factory=time.monotonic)  # its creation, then its last answer
+
+
+class Health(Enum):
+    ANSWERED = "answered"
+    SILENT = "silent"  # no answer in time: starting, busy or hung
+    DEAD = "dead"  # Ray reports the actor dead or unreachable, or it is no longer ours
 
 
 def registry_name(database_url: str) -> str:
@@ -81,6 +100,7 @@ class Registry:
         self._hosts: dict[str, HostRecord] = {}
         self._placements: dict[int, str] = {}
         self._placing = asyncio.Lock()
+        self._host_lost_at: dict[str, float] = {}  # node id -> when a host there was last let go
         self._database: Database | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._expiring = asyncio.Semaphore(SWEEP_CONCURRENCY)
@@ -97,8 +117,9 @@ class Registry:
         """The host of this attempt's session, placing it if it has none (or its host failed)."""
         self._ensure_sweeper()
         async with self._placing:
-            if failed_host_id is not None and not await self._alive(failed_host_id):
-                self._drop_host(failed_host_id)
+            # The ingress saw this host fail a call: unless it answers now, it is replaced.
+            if failed_host_id is not None and await self._check(failed_host_id) is not Health.ANSWERED:
+                self._let_go(failed_host_id, "failed a call and did not answer")
             host_id = self._placements.get(attempt_id)
             if host_id is None or host_id not in self._hosts:
                 host_id = self._host_with_room()
@@ -109,14 +130,19 @@ class Registry:
     async def sweep(self) -> dict[str, float]:
         """One supervision pass; runs on the period and can be called directly. Hosts are pinged and
         swept concurrently, and overdue attempts finalized `SWEEP_CONCURRENCY` at a time, so a pass stays
-        short with thousands of live sessions; what fails is logged and retried on the next pass."""
+        short with thousands of live sessions; what fails is logged and retried on the next pass. Hosts
+        that did not answer are left out of this pass, and replaced once silent past the limit."""
         began = time.perf_counter()
         host_ids = list(self._hosts)
-        alive = await asyncio.gather(*(self._alive(host_id) for host_id in host_ids))
-        dead = [host_id for host_id, answered in zip(host_ids, alive, strict=True) if not answered]
+        health = dict(zip(host_ids, await asyncio.gather(*map(self._check, host_ids)), strict=True))
+        dead = [host_id for host_id, found in health.items() if found is Health.DEAD]
+        silent = [host_id for host_id, found in health.items() if found is Health.SILENT]
+        hung = [host_id for host_id in silent if self._silent_too_long(host_id)]
         for host_id in dead:
-            self._drop_host(host_id)
-        records = list(self._hosts.values())
+            self._let_go(host_id, "Ray reports it dead")
+        for host_id in hung:
+            self._let_go(host_id, f"no answer for {self._config.host_silence_limit_s:.0f} s")
+        records = [record for host_id, record in self._hosts.items() if health.get(host_id) is Health.ANSWERED]
         idle: list[Any] = await asyncio.gather(
             *(record.handle.evict_idle.remote(self._config.idle_timeout_s) for record in records),
             return_exceptions=True,
@@ -129,7 +155,8 @@ class Registry:
         finalized = await asyncio.gather(*(self._expire(attempt_id) for attempt_id in overdue))
         previous = self.last_sweep
         self.last_sweep = {
-            "dead_hosts": len(dead),
+            "dead_hosts": len(dead) + len(hung),  # let go and replaced
+            "silent_hosts": len(silent) - len(hung),  # kept: not silent for long enough yet
             "evicted": len(evicted),
             "expired": sum(finalized),
             "retired": self._retire_empty_hosts(),
@@ -164,16 +191,21 @@ class Registry:
         return {host_id: len(record.attempts) for host_id, record in self._hosts.items()}
 
     async def host_stats(self) -> list[dict[str, object]]:
-        """Each live host's own figures (node, process, sessions, connections) and the attempts placed on
-        it; hosts that do not answer are left out."""
-        records = list(self._hosts.values())
+        """Every host the registry holds, with the attempts placed on it: its own figures (node, process,
+        sessions, connections) when it answers in time, else `answered: false` and the node it was placed on."""
+        records = list(self._hosts.items())
         replies: list[Any] = await asyncio.gather(
-            *(record.handle.stats.remote() for record in records), return_exceptions=True
+            *(
+                asyncio.wait_for(record.handle.stats.remote(), self._config.host_ping_timeout_s)
+                for _, record in records
+            ),
+            return_exceptions=True,
         )
         return [
-            {**reply, "attempts": sorted(record.attempts)}
-            for record, reply in zip(records, replies, strict=True)
+            {**reply, "answered": True, "attempts": sorted(record.attempts)}
             if isinstance(reply, dict)
+            else {"host_id": host_id, "node_id": record.node_id, "answered": False, "attempts": sorted(record.attempts)}
+            for (host_id, record), reply in zip(records, replies, strict=True)
         ]
 
     async def metrics_snapshot(self) -> dict[str, Any]:
@@ -226,38 +258,59 @@ class Registry:
         return host_id
 
     def _node_with_fewest_hosts(self) -> str | None:
-        """The alive node holding the fewest of our hosts (None on a one-node cluster: no choice to make)."""
+        """The alive node holding the fewest of our hosts, preferring nodes that have not just lost one
+        (None on a one-node cluster: no choice to make)."""
         alive = [node["NodeID"] for node in ray.nodes() if node["Alive"]]
         if len(alive) < 2:
             return None
         hosts_per_node = Counter(record.node_id for record in self._hosts.values())
-        return min(alive, key=lambda node_id: hosts_per_node[node_id])
+        now = time.monotonic()
 
-    async def _alive(self, host_id: str) -> bool:
+        def just_lost_one(node_id: str) -> bool:
+            return now - self._host_lost_at.get(node_id, -NODE_AVOIDED_AFTER_LOSS_S) < NODE_AVOIDED_AFTER_LOSS_S
+
+        return min(alive, key=lambda node_id: (just_lost_one(node_id), hosts_per_node[node_id]))
+
+    async def _check(self, host_id: str) -> Health:
         record = self._hosts.get(host_id)
         if record is None:
-            return False
+            return Health.DEAD
         try:
-            await asyncio.wait_for(record.handle.ping.remote(), PING_TIMEOUT_S)
-        except (TimeoutError, ray.exceptions.RayActorError):
-            return False
-        return True
+            await asyncio.wait_for(record.handle.ping.remote(), self._config.host_ping_timeout_s)
+        except TimeoutError:
+            return Health.SILENT
+        except ray.exceptions.RayActorError:
+            return Health.DEAD
+        record.last_heard = time.monotonic()
+        return Health.ANSWERED
+
+    def _silent_too_long(self, host_id: str) -> bool:
+        return time.monotonic() - self._hosts[host_id].last_heard >= self._config.host_silence_limit_s
 
     async def _expire(self, attempt_id: int) -> bool:
         async with self._expiring:
             try:
                 _, host = await self.locate(attempt_id)
-                return bool(await host.expire.remote(attempt_id))
+                # Bounded: a host that hangs must not stall the sweep that would replace it.
+                return bool(await asyncio.wait_for(host.expire.remote(attempt_id), self._config.host_silence_limit_s))
             except Exception:
                 logger.exception("could not finalize an overdue attempt", extra={"attempt_id": attempt_id})
                 return False
 
-    def _drop_host(self, host_id: str) -> None:
+    def _let_go(self, host_id: str, reason: str) -> None:
+        """Forget a host and kill it (so none of its sessions can stay live elsewhere than the registry
+        knows); its sessions are re-placed on their next `locate` and rebuild from the checkpoint."""
         record = self._hosts.pop(host_id, None)
         if record is None:
             return
+        ray.kill(record.handle, no_restart=True)
+        if record.node_id is not None:
+            self._host_lost_at[record.node_id] = time.monotonic()
         logger.warning(
-            "session host is gone; its %d sessions will be re-placed", len(record.attempts), extra={"host_id": host_id}
+            "session host let go (%s); its %d sessions will be re-placed",
+            reason,
+            len(record.attempts),
+            extra={"host_id": host_id},
         )
         for attempt_id in record.attempts:
             self._placements.pop(attempt_id, None)
@@ -291,7 +344,7 @@ class Registry:
             await asyncio.sleep(self._config.sweep_interval_s)
             try:
                 report = await self.sweep()
-                if report["dead_hosts"] or report["evicted"] or report["expired"] or report["retired"]:
+                if any(report[figure] for figure in ("dead_hosts", "silent_hosts", "evicted", "expired", "retired")):
                     logger.info("registry sweep", extra={"sweep": report})
             except Exception:
                 logger.exception("registry sweep failed; retrying on the next period")

@@ -254,7 +254,7 @@ def hosts(
         console.print("[red]No registry for this database on that cluster (no assessment has started).[/red]")
         raise typer.Exit(1) from None
     rows: list[dict[str, Any]] = sorted(
-        ray.get(registry.host_stats.remote()), key=lambda row: (row["node_id"], row["host_id"])
+        ray.get(registry.host_stats.remote()), key=lambda row: (row["node_id"] or "", row["host_id"])
     )
     ray.shutdown()
     if as_json:
@@ -262,14 +262,10 @@ def hosts(
         return
     table = Table("host", "node", "pid", "sessions", "attached", "capacity", title="Session hosts")
     for row in rows:
-        table.add_row(
-            row["host_id"],
-            row["node_id"][:12],
-            str(row["pid"]),
-            str(row["sessions"]),
-            str(row["attached"]),
-            str(row["capacity"]),
-        )
+        figures = ["[yellow]no answer[/yellow]", "", "", ""]
+        if row["answered"]:
+            figures = [str(row[name]) for name in ("pid", "sessions", "attached", "capacity")]
+        table.add_row(row["host_id"], (row["node_id"] or "")[:12], *figures)
     console.print(table)
 
 

@@ -101,7 +101,7 @@ class ClusterFigures(Collector):
         yield available
         if self.snapshot is None:
             return
-        hosts = self.snapshot["hosts"]
+        hosts = [host for host in self.snapshot["hosts"] if host["answered"]]
         sweep = self.snapshot["sweep"]
         sessions = GaugeMetricFamily(
             "assess_live_sessions", "Live assessment sessions held, per session host", labels=("host_id", "node_id")
@@ -118,6 +118,11 @@ class ClusterFigures(Collector):
         yield attached
         yield GaugeMetricFamily(
             "assess_session_hosts", "Session host actors alive", value=self.snapshot["session_hosts"]
+        )
+        yield GaugeMetricFamily(
+            "assess_session_hosts_not_answering",
+            "Session hosts that did not answer this scrape in time (starting, busy or hung)",
+            value=len(self.snapshot["hosts"]) - len(hosts),
         )
         yield GaugeMetricFamily(
             "assess_sweep_duration_seconds", "Duration of the registry's last sweep", value=sweep.get("seconds", 0.0)

@@ -115,18 +115,23 @@ async def stored_answers(database_url: str, attempt_ids: list[int]) -> dict[int,
         await database.dispose()
 
 
-async def attempt_statuses(database_url: str, attempt_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+async def attempt_rows(database_url: str, attempt_ids: list[int], *columns: Any) -> dict[int, tuple[Any, ...]]:
+    """These columns of each attempt, by attempt id."""
     database = Database(database_url)
     try:
         async with database.transaction() as session:
-            rows = await session.execute(
-                select(Attempt.id, Attempt.status, Attempt.finish_reason).where(Attempt.id.in_(attempt_ids))
-            )
-            return {
-                attempt_id: (str(status.value), reason.value if reason else None) for attempt_id, status, reason in rows
-            }
+            rows = await session.execute(select(Attempt.id, *columns).where(Attempt.id.in_(attempt_ids)))
+            return {attempt_id: tuple(values) for attempt_id, *values in rows}
     finally:
         await database.dispose()
+
+
+async def attempt_statuses(database_url: str, attempt_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    rows = await attempt_rows(database_url, attempt_ids, Attempt.status, Attempt.finish_reason)
+    return {
+        attempt_id: (str(status.value), reason.value if reason else None)
+        for attempt_id, (status, reason) in rows.items()
+    }
 
 
 def check_nothing_lost(fleet: list[FleetCandidate], stored: dict[int, list[str]], max_questions: int) -> None:

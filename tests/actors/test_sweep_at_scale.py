@@ -16,6 +16,7 @@ import ray
 from conftest import execute_sql, make_database_url
 from fleet import attempt_statuses
 from sqlalchemy import update
+from sweeps import watch_sweeps
 
 from actors.registry import RegistryConfig, get_registry
 from persistence import attempts
@@ -43,14 +44,6 @@ async def start_everyone(database: Database, registry: Any, test_id: int, user_i
             return candidate, frames[1]
 
     return list(await asyncio.gather(*(start(user_id) for user_id in user_ids)))
-
-
-async def watch_sweeps(registry: Any, reports: list[dict[str, float]]) -> None:
-    while True:
-        report = await registry.sweep_report.remote()
-        if report and (not reports or report["number"] != reports[-1]["number"]):
-            reports.append(report)
-        await asyncio.sleep(0.2)
 
 
 def swept_them_all(report: dict[str, float]) -> bool:

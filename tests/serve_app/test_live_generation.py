@@ -48,6 +48,7 @@ def generation_stats(server: Server) -> dict[str, Any]:
     registry = ray.get_actor(registry_name(server.settings.database_url), namespace=NAMESPACE)
     totals: dict[str, Any] = {"outcomes": {}, "rejections": {}, "served": {}}
     for host in ray.get(registry.host_stats.remote()):
+        assert host["answered"], host
         for group in totals:
             for name, count in (host["generation"] or {}).get(group, {}).items():
                 totals[group][name] = totals[group].get(name, 0) + count

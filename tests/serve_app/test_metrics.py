@@ -68,6 +68,7 @@ def test_a_scripted_session_moves_each_figure(server, make_live_test) -> None:  
     )
     assert value(after, "assess_cluster_figures_available") == 1
     assert value(after, "assess_session_hosts") >= 1
+    assert value(after, "assess_session_hosts_not_answering") == 0
     assert total(during, "assess_live_sessions") >= 1
     assert total(during, "assess_attached_connections") >= 1
     assert value(after, "assess_sweeps_total") >= 0

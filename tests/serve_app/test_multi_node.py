@@ -19,6 +19,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,12 @@ from conftest import (
     invite_cohort,
     make_settings,
 )
-from fleet import FleetCandidate, attempt_statuses, check_nothing_lost, stored_answers
+from fleet import FleetCandidate, attempt_rows, attempt_statuses, check_nothing_lost, stored_answers
 from live_client import ws_url
 from server_process import ASSESS, ServerProcess
 
 from actors.cluster import ingress_environment
+from persistence.models import Attempt
 
 RAY = str(Path(ASSESS).with_name("ray"))
 SECRET = "multi-node-test-secret-key-that-is-long-enough-0123456789"
@@ -161,9 +163,10 @@ def test_a_node_removed_mid_assessment_loses_nothing(cluster: tuple[LocalCluster
     ]
     placed_before: dict[str, set[int]] = {}
     removed: Node | None = None
+    removed_at = datetime.now(UTC)
 
     async def scenario() -> None:
-        nonlocal placed_before, removed
+        nonlocal placed_before, removed, removed_at
         runs = [asyncio.create_task(candidate.run(random.Random(seed))) for seed, candidate in enumerate(fleet)]
         while any(len(candidate.acknowledged) < 2 for candidate in fleet):
             if any(run.done() for run in runs):
@@ -174,6 +177,7 @@ def test_a_node_removed_mid_assessment_loses_nothing(cluster: tuple[LocalCluster
         removed = max(workers, key=lambda node: len(placed_before.get(node.node_id, ())))
         assert all(candidate.completed is None for candidate in fleet), "the fault must hit candidates mid-test"
         await asyncio.to_thread(local.remove, removed)
+        removed_at = datetime.now(UTC)
         await asyncio.gather(*runs)
 
     asyncio.run(scenario())
@@ -188,7 +192,12 @@ def test_a_node_removed_mid_assessment_loses_nothing(cluster: tuple[LocalCluster
     assert set(statuses.values()) == {("completed", "completed")}, statuses
     placed_after = attempts_by_node(session_hosts(local))
     assert removed.node_id not in placed_after, "a host is still placed on the removed node"
-    assert moved <= set().union(*placed_after.values()), "the removed node's sessions went on elsewhere"
+    # Between the snapshot and the removal a fast candidate may have finished on that node: the sessions
+    # that must have gone on elsewhere are those finished after the removal.
+    finished = asyncio.run(attempt_rows(server.settings.database_url, sorted(moved), Attempt.finished_at))
+    went_on = {attempt_id for attempt_id, (finished_at,) in finished.items() if finished_at > removed_at}
+    assert went_on, f"every session of the removed node had finished before it went: {finished}"
+    assert went_on <= set().union(*placed_after.values()), "the removed node's sessions went on elsewhere"
     for node_id, kept in placed_before.items():  # the other nodes' sessions stayed where they were
         if node_id != removed.node_id:
             assert kept <= placed_after[node_id], (node_id, kept, placed_after)

@@ -1,0 +1,192 @@
+"""How the registry tells a session host that is starting or busy from one that is dead or hung.
+
+A ping that times out is not a death: a host still starting (a new worker process on a busy node can take
+tens of seconds) or busy for a moment keeps its sessions. A host silent past `host_silence_limit_s` is
+killed, so that none of its sessions can stay live where the registry no longer looks, and its sessions
+resume on a new host from their checkpoint. Hosts are made silent for real, with SIGSTOP.
+
+The registry's liveness rules do not touch the store, so these run on SQLite only; the same registry
+on PostgreSQL is exercised by test_multi_node.py and test_faults_in_flight.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import ray
+from conftest import make_database_url
+from fleet import stored_answers
+from sweeps import watch_sweeps
+
+from actors.registry import RegistryConfig, get_registry
+from persistence import attempts
+from persistence.database import Database
+from persistence.migrate import upgrade
+from simulation.live import LiveCandidate, create_simulated_test
+
+DEFINITION = {"skills": [{"name": "python", "weight": 1.0, "prerequisites": []}], "max_questions": 5}
+SWEEP_INTERVAL_S = 0.2
+
+
+@pytest.fixture
+def sqlite_url(ray_serve: int, tmp_path: Path) -> str:  # ray_serve: the session's cluster must be up
+    url, _ = make_database_url("sqlite", tmp_path)
+    upgrade(url)
+    return url
+
+
+@contextlib.contextmanager
+def registry_with(sqlite_url: str, **liveness: float) -> Iterator[Any]:
+    """A registry of its own (one session per host), killed afterwards with every host it owns."""
+    config = RegistryConfig(
+        sqlite_url, sessions_per_actor=1, sweep_interval_s=SWEEP_INTERVAL_S, idle_timeout_s=900.0, **liveness
+    )
+    registry = get_registry(config)
+    try:
+        yield registry
+    finally:
+        ray.kill(registry, no_restart=True)
+
+
+@contextlib.asynccontextmanager
+async def sweep_reports(registry: Any) -> AsyncIterator[list[dict[str, float]]]:
+    reports: list[dict[str, float]] = []
+    watcher = asyncio.create_task(watch_sweeps(registry, reports))
+    try:
+        yield reports
+    finally:
+        watcher.cancel()
+
+
+async def start_candidates(database: Database, registry: Any, count: int) -> list[tuple[LiveCandidate, Any]]:
+    test_id, user_ids = await create_simulated_test(database, DEFINITION, count, uuid.uuid4().hex[:12])
+
+    async def start(user_id: int) -> tuple[LiveCandidate, Any]:
+        opened = await attempts.start_or_resume(database, test_id, user_id, datetime.now(UTC))
+        candidate = LiveCandidate(registry, opened.attempt.id)
+        frames = await candidate.start()
+        assert [frame["type"] for frame in frames] == ["assessment_started", "question"], frames
+        return candidate, frames[1]
+
+    return list(await asyncio.gather(*(start(user_id) for user_id in user_ids)))
+
+
+async def answer(candidate: LiveCandidate, question: dict[str, Any]) -> dict[str, Any]:
+    frames = await candidate.answer(question["question_id"], "a")
+    assert frames[0]["type"] == "answer_feedback", frames
+    return frames[-1]  # the next question
+
+
+async def host_of(registry: Any, attempt_id: int) -> dict[str, Any]:
+    (host,) = [host for host in await registry.host_stats.remote() if attempt_id in host["attempts"]]
+    return dict(host)
+
+
+def process_gone(pid: int) -> bool:
+    """Killed: no such process, or a zombie its raylet has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
+def test_hosts_still_starting_keep_their_sessions(sqlite_url: str) -> None:
+    """Four hosts start at once and every ping in their first seconds times out (50 ms): none is let go."""
+
+    async def scenario(registry: Any) -> dict[str, Any]:
+        database = Database(sqlite_url)
+        try:
+            async with sweep_reports(registry) as reports:
+                live = await start_candidates(database, registry, 4)
+                after_start = list(reports)
+                for candidate, question in live:
+                    await answer(candidate, question)
+                await asyncio.sleep(3 * SWEEP_INTERVAL_S)
+            return {
+                "after_start": after_start,
+                "reports": list(reports),
+                "hosts": await registry.host_stats.remote(),
+                "attempts": sorted(candidate.attempt_id for candidate, _ in live),
+                "stored": await stored_answers(sqlite_url, [candidate.attempt_id for candidate, _ in live]),
+            }
+        finally:
+            await database.dispose()
+
+    with registry_with(sqlite_url, host_ping_timeout_s=0.05, host_silence_limit_s=120.0) as registry:
+        seen = asyncio.run(scenario(registry))
+
+    assert any(report["silent_hosts"] for report in seen["after_start"]), "no pass saw a host still starting"
+    assert all(report["dead_hosts"] == 0 for report in seen["reports"]), seen["reports"]
+    assert sorted(attempt for host in seen["hosts"] for attempt in host["attempts"]) == seen["attempts"]
+    assert len(seen["hosts"]) == 4
+    assert all(len(answered) == 1 for answered in seen["stored"].values()), seen["stored"]
+
+
+def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(sqlite_url: str) -> None:
+    silence_limit_s = 6.0
+
+    async def scenario(registry: Any) -> dict[str, Any]:
+        database = Database(sqlite_url)
+        try:
+            ((candidate, question),) = await start_candidates(database, registry, 1)
+            question = await answer(candidate, question)
+            host = await host_of(registry, candidate.attempt_id)
+            async with sweep_reports(registry) as reports:
+                os.kill(host["pid"], signal.SIGSTOP)  # a pause well inside the limit
+                try:
+                    await asyncio.sleep(2.0)
+                finally:
+                    os.kill(host["pid"], signal.SIGCONT)
+                question = await answer(candidate, question)  # on the same host: it was never let go
+                during_pause = list(reports)
+                kept = await host_of(registry, candidate.attempt_id)
+
+                os.kill(host["pid"], signal.SIGSTOP)  # now for good
+                try:
+                    while not any(report["dead_hosts"] for report in reports):
+                        await asyncio.sleep(0.2)  # pytest-timeout bounds a registry that never lets it go
+                    while not process_gone(host["pid"]):
+                        await asyncio.sleep(0.2)
+                finally:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(host["pid"], signal.SIGCONT)
+            # What the ingress does when its host fails: locate again, and resume there.
+            resumed = LiveCandidate(registry, candidate.attempt_id)
+            frames = await resumed.start()
+            moved = await host_of(registry, candidate.attempt_id)
+            await answer(resumed, frames[1])
+            return {
+                "host": host,
+                "during_pause": during_pause,
+                "kept": kept,
+                "reports": list(reports),
+                "resumed": frames,
+                "pending": question["question_id"],
+                "moved": moved,
+                "stored": await stored_answers(sqlite_url, [candidate.attempt_id]),
+            }
+        finally:
+            await database.dispose()
+
+    with registry_with(sqlite_url, host_ping_timeout_s=0.3, host_silence_limit_s=silence_limit_s) as registry:
+        seen = asyncio.run(scenario(registry))
+
+    assert any(report["silent_hosts"] for report in seen["during_pause"]), "no pass saw the paused host"
+    assert all(report["dead_hosts"] == 0 for report in seen["during_pause"]), seen["during_pause"]
+    assert (seen["kept"]["host_id"], seen["kept"]["answered"]) == (seen["host"]["host_id"], True)
+    replaced_by = [report for report in seen["reports"] if report["dead_hosts"]]
+    assert [report["dead_hosts"] for report in replaced_by] == [1], seen["reports"]
+    started, pending = seen["resumed"]
+    assert (started["resumed"], started["answered"], pending["question_id"]) == (True, 2, seen["pending"])
+    assert seen["moved"]["host_id"] != seen["host"]["host_id"] and seen["moved"]["answered"]
+    (stored,) = seen["stored"].values()
+    assert len(stored) == len(set(stored)) == 3, stored
