@@ -17,7 +17,6 @@ import os
 import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,9 @@ import pytest
 import ray
 from conftest import make_database_url
 from fleet import stored_answers
-from sweeps import watch_sweeps
+from live_sessions import start_candidates, watch_sweeps
 
 from actors.registry import RegistryConfig, get_registry
-from persistence import attempts
 from persistence.database import Database
 from persistence.migrate import upgrade
 from simulation.live import LiveCandidate, create_simulated_test
@@ -67,17 +65,9 @@ async def sweep_reports(registry: Any) -> AsyncIterator[list[dict[str, float]]]:
         watcher.cancel()
 
 
-async def start_candidates(database: Database, registry: Any, count: int) -> list[tuple[LiveCandidate, Any]]:
+async def start_cohort(database: Database, registry: Any, count: int) -> list[tuple[LiveCandidate, Any]]:
     test_id, user_ids = await create_simulated_test(database, DEFINITION, count, uuid.uuid4().hex[:12])
-
-    async def start(user_id: int) -> tuple[LiveCandidate, Any]:
-        opened = await attempts.start_or_resume(database, test_id, user_id, datetime.now(UTC))
-        candidate = LiveCandidate(registry, opened.attempt.id)
-        frames = await candidate.start()
-        assert [frame["type"] for frame in frames] == ["assessment_started", "question"], frames
-        return candidate, frames[1]
-
-    return list(await asyncio.gather(*(start(user_id) for user_id in user_ids)))
+    return await start_candidates(database, registry, test_id, user_ids)
 
 
 async def answer(candidate: LiveCandidate, question: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +96,7 @@ def test_hosts_still_starting_keep_their_sessions(sqlite_url: str) -> None:
         database = Database(sqlite_url)
         try:
             async with sweep_reports(registry) as reports:
-                live = await start_candidates(database, registry, 4)
+                live = await start_cohort(database, registry, 4)
                 after_start = list(reports)
                 for candidate, question in live:
                     await answer(candidate, question)
@@ -137,7 +127,7 @@ def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(
     async def scenario(registry: Any) -> dict[str, Any]:
         database = Database(sqlite_url)
         try:
-            ((candidate, question),) = await start_candidates(database, registry, 1)
+            ((candidate, question),) = await start_cohort(database, registry, 1)
             question = await answer(candidate, question)
             host = await host_of(registry, candidate.attempt_id)
             async with sweep_reports(registry) as reports:

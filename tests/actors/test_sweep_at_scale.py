@@ -15,35 +15,20 @@ from typing import Any
 import ray
 from conftest import execute_sql, make_database_url
 from fleet import attempt_statuses
+from live_sessions import start_candidates, watch_sweeps
 from sqlalchemy import update
-from sweeps import watch_sweeps
 
 from actors.registry import RegistryConfig, get_registry
-from persistence import attempts
 from persistence.database import Database
 from persistence.migrate import upgrade
 from persistence.models import Attempt
-from simulation.live import LiveCandidate, create_simulated_test
+from simulation.live import create_simulated_test
 
 SESSIONS = 2_000
 DETACHED = 200  # sockets gone: the sweep evicts them once idle
 OVERDUE = 100  # still attached, deadline passed: the sweep finalizes them and pushes the result
 SAMPLE = 100  # of the untouched rest, these answer afterwards
 DEFINITION = {"skills": [{"name": "python", "weight": 1.0, "prerequisites": []}], "max_questions": 5}
-
-
-async def start_everyone(database: Database, registry: Any, test_id: int, user_ids: list[int]) -> list[Any]:
-    limit = asyncio.Semaphore(50)
-
-    async def start(user_id: int) -> tuple[LiveCandidate, dict[str, Any]]:
-        async with limit:
-            opened = await attempts.start_or_resume(database, test_id, user_id, datetime.now(UTC))
-            candidate = LiveCandidate(registry, opened.attempt.id)
-            frames = await candidate.start()
-            assert [frame["type"] for frame in frames] == ["assessment_started", "question"], frames
-            return candidate, frames[1]
-
-    return list(await asyncio.gather(*(start(user_id) for user_id in user_ids)))
 
 
 def swept_them_all(report: dict[str, float]) -> bool:
@@ -56,7 +41,7 @@ async def scenario(url: str, registry: Any) -> dict[str, Any]:
     watcher = asyncio.create_task(watch_sweeps(registry, reports))
     try:
         test_id, user_ids = await create_simulated_test(database, DEFINITION, SESSIONS, uuid.uuid4().hex[:12])
-        live = await start_everyone(database, registry, test_id, user_ids)
+        live = await start_candidates(database, registry, test_id, user_ids)
         sweeps_while_starting = list(reports)
         while not reports or reports[-1]["sessions"] < SESSIONS:  # a whole pass with every session live
             await asyncio.sleep(0.2)
