@@ -135,13 +135,13 @@ class Registry:
         began = time.perf_counter()
         host_ids = list(self._hosts)
         health = dict(zip(host_ids, await asyncio.gather(*map(self._check, host_ids)), strict=True))
-        dead = [host_id for host_id, found in health.items() if found is Health.DEAD]
-        silent = [host_id for host_id, found in health.items() if found is Health.SILENT]
-        hung = [host_id for host_id in silent if self._silent_too_long(host_id)]
-        for host_id in dead:
-            self._let_go(host_id, "Ray reports it dead")
-        for host_id in hung:
-            self._let_go(host_id, f"no answer for {self._config.host_silence_limit_s:.0f} s")
+        replaced = 0
+        for host_id, found in health.items():
+            if found is Health.DEAD:
+                replaced += self._let_go(host_id, "Ray reports it dead")
+            elif found is Health.SILENT and self._silent_too_long(host_id):
+                replaced += self._let_go(host_id, f"no answer for {self._config.host_silence_limit_s:.0f} s")
+        kept_silent = sum(found is Health.SILENT and host_id in self._hosts for host_id, found in health.items())
         records = [record for host_id, record in self._hosts.items() if health.get(host_id) is Health.ANSWERED]
         idle: list[Any] = await asyncio.gather(
             *(record.handle.evict_idle.remote(self._config.idle_timeout_s) for record in records),
@@ -155,8 +155,8 @@ class Registry:
         finalized = await asyncio.gather(*(self._expire(attempt_id) for attempt_id in overdue))
         previous = self.last_sweep
         self.last_sweep = {
-            "dead_hosts": len(dead) + len(hung),  # let go and replaced
-            "silent_hosts": len(silent) - len(hung),  # kept: not silent for long enough yet
+            "dead_hosts": replaced,  # let go: reported dead, or silent past the limit
+            "silent_hosts": kept_silent,  # kept: not silent for long enough yet
             "evicted": len(evicted),
             "expired": sum(finalized),
             "retired": self._retire_empty_hosts(),
@@ -285,7 +285,8 @@ class Registry:
         return Health.ANSWERED
 
     def _silent_too_long(self, host_id: str) -> bool:
-        return time.monotonic() - self._hosts[host_id].last_heard >= self._config.host_silence_limit_s
+        record = self._hosts.get(host_id)  # a `locate` may have let it go meanwhile
+        return record is not None and time.monotonic() - record.last_heard >= self._config.host_silence_limit_s
 
     async def _expire(self, attempt_id: int) -> bool:
         async with self._expiring:
@@ -297,12 +298,13 @@ class Registry:
                 logger.exception("could not finalize an overdue attempt", extra={"attempt_id": attempt_id})
                 return False
 
-    def _let_go(self, host_id: str, reason: str) -> None:
+    def _let_go(self, host_id: str, reason: str) -> bool:
         """Forget a host and kill it (so none of its sessions can stay live elsewhere than the registry
-        knows); its sessions are re-placed on their next `locate` and rebuild from the checkpoint."""
+        knows); its sessions are re-placed on their next `locate` and rebuild from the checkpoint. False
+        when it was already let go."""
         record = self._hosts.pop(host_id, None)
         if record is None:
-            return
+            return False
         ray.kill(record.handle, no_restart=True)
         if record.node_id is not None:
             self._host_lost_at[record.node_id] = time.monotonic()
@@ -314,6 +316,7 @@ class Registry:
         )
         for attempt_id in record.attempts:
             self._placements.pop(attempt_id, None)
+        return True
 
     def _unplace(self, attempt_id: int) -> None:
         host_id = self._placements.pop(attempt_id, None)
