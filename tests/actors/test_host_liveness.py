@@ -133,6 +133,7 @@ def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(
             async with sweep_reports(registry) as reports:
                 os.kill(host["pid"], signal.SIGSTOP)  # a pause well inside the limit
                 try:
+                    paused = await host_of(registry, candidate.attempt_id)  # listed, as not answering
                     await asyncio.sleep(2.0)
                 finally:
                     os.kill(host["pid"], signal.SIGCONT)
@@ -156,6 +157,7 @@ def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(
             await answer(resumed, frames[1])
             return {
                 "host": host,
+                "paused": paused,
                 "during_pause": during_pause,
                 "kept": kept,
                 "reports": list(reports),
@@ -170,6 +172,7 @@ def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(
     with registry_with(sqlite_url, host_ping_timeout_s=0.3, host_silence_limit_s=silence_limit_s) as registry:
         seen = asyncio.run(scenario(registry))
 
+    assert (seen["paused"]["host_id"], seen["paused"]["answered"]) == (seen["host"]["host_id"], False)
     assert any(report["silent_hosts"] for report in seen["during_pause"]), "no pass saw the paused host"
     assert all(report["dead_hosts"] == 0 for report in seen["during_pause"]), seen["during_pause"]
     assert (seen["kept"]["host_id"], seen["kept"]["answered"]) == (seen["host"]["host_id"], True)
