@@ -1,15 +1,38 @@
-"""Driving a registry's sessions straight from a test, as the ingress would: starting candidates on their
-hosts, and watching the sweep's reports as the passes happen."""
+"""Driving a registry's sessions straight from a test, as the ingress would: a registry of the test's own,
+starting candidates on their hosts, and watching the sweep's reports as the passes happen."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import ray
+from conftest import make_database_url
+
+from actors.registry import RegistryConfig, get_registry
 from persistence import attempts
 from persistence.database import Database
+from persistence.migrate import upgrade
 from simulation.live import LiveCandidate
+
+
+@contextlib.contextmanager
+def registry_of_its_own(backend: str, directory: Path, **config: Any) -> Iterator[tuple[str, Any]]:
+    """A migrated scratch database of this backend and a registry for it alone (`config`: RegistryConfig's
+    fields after the URL); afterwards the registry is killed, its hosts with it, and the database dropped."""
+    url, scratch = make_database_url(backend, directory)
+    upgrade(url)
+    registry = get_registry(RegistryConfig(url, **config))
+    try:
+        yield url, registry
+    finally:
+        ray.kill(registry, no_restart=True)
+        if scratch is not None:
+            scratch.drop()
 
 
 async def start_candidates(

@@ -6,19 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import ray
-from conftest import make_database_url
 from fleet import stored_answers
+from live_sessions import registry_of_its_own, start_candidates
 
-from actors.registry import RegistryConfig, get_registry
-from persistence import attempts
 from persistence.database import Database
-from persistence.migrate import upgrade
-from simulation.live import LiveCandidate, create_simulated_test
+from simulation.live import create_simulated_test
 
 CANDIDATES = 30
 DEFINITION = {"skills": [{"name": "python", "weight": 1.0, "prerequisites": []}], "max_questions": 5}
@@ -28,11 +23,7 @@ async def scenario(url: str, registry: Any) -> dict[str, Any]:
     database = Database(url)
     try:
         test_id, user_ids = await create_simulated_test(database, DEFINITION, CANDIDATES, uuid.uuid4().hex[:12])
-        live = []
-        for user_id in user_ids:
-            opened = await attempts.start_or_resume(database, test_id, user_id, datetime.now(UTC))
-            candidate = LiveCandidate(registry, opened.attempt.id)
-            live.append((candidate, (await candidate.start())[1]))
+        live = await start_candidates(database, registry, test_id, user_ids, concurrency=1)
         in_flight = [
             candidate.host.submit.remote(candidate.attempt_id, candidate.connection_id, question["question_id"], "a")
             for candidate, question in live
@@ -62,15 +53,9 @@ async def scenario(url: str, registry: Any) -> dict[str, Any]:
 def test_drain_writes_every_answer_in_flight_and_leaves_attempts_resumable(
     ray_serve, backend: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    url, scratch = make_database_url(backend, tmp_path)
-    upgrade(url)
-    registry = get_registry(RegistryConfig(url, sessions_per_actor=10, sweep_interval_s=1.0, idle_timeout_s=600))
-    try:
+    config = {"sessions_per_actor": 10, "sweep_interval_s": 1.0, "idle_timeout_s": 600}
+    with registry_of_its_own(backend, tmp_path, **config) as (url, registry):
         seen = asyncio.run(scenario(url, registry))
-    finally:
-        ray.kill(registry, no_restart=True)
-        if scratch is not None:
-            scratch.drop()
 
     assert seen["drained"] == {"hosts": 3, "sessions": CANDIDATES}
     assert seen["stored_at_drain"] == {attempt_id: [question] for attempt_id, question in seen["questions"].items()}

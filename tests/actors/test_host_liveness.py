@@ -20,39 +20,23 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import ray
-from conftest import make_database_url
 from fleet import stored_answers
-from live_sessions import start_candidates, watch_sweeps
+from live_sessions import registry_of_its_own, start_candidates, watch_sweeps
 
-from actors.registry import RegistryConfig, get_registry
 from persistence.database import Database
-from persistence.migrate import upgrade
 from simulation.live import LiveCandidate, create_simulated_test
 
 DEFINITION = {"skills": [{"name": "python", "weight": 1.0, "prerequisites": []}], "max_questions": 5}
 SWEEP_INTERVAL_S = 0.2
 
 
-@pytest.fixture
-def sqlite_url(ray_serve: int, tmp_path: Path) -> str:  # ray_serve: the session's cluster must be up
-    url, _ = make_database_url("sqlite", tmp_path)
-    upgrade(url)
-    return url
-
-
 @contextlib.contextmanager
-def registry_with(sqlite_url: str, **liveness: float) -> Iterator[Any]:
-    """A registry of its own (one session per host), killed afterwards with every host it owns."""
-    config = RegistryConfig(
-        sqlite_url, sessions_per_actor=1, sweep_interval_s=SWEEP_INTERVAL_S, idle_timeout_s=900.0, **liveness
-    )
-    registry = get_registry(config)
-    try:
-        yield registry
-    finally:
-        ray.kill(registry, no_restart=True)
+def registry_with(directory: Path, **liveness: float) -> Iterator[tuple[str, Any]]:
+    """A registry of its own on SQLite, one session per host, sweeping every 0.2 s."""
+    with registry_of_its_own(
+        "sqlite", directory, sessions_per_actor=1, sweep_interval_s=SWEEP_INTERVAL_S, idle_timeout_s=900.0, **liveness
+    ) as opened:
+        yield opened
 
 
 @contextlib.asynccontextmanager
@@ -89,10 +73,10 @@ def process_gone(pid: int) -> bool:
         return True
 
 
-def test_hosts_still_starting_keep_their_sessions(sqlite_url: str) -> None:
+def test_hosts_still_starting_keep_their_sessions(ray_serve: int, tmp_path: Path) -> None:
     """Four hosts start at once and every ping in their first seconds times out (50 ms): none is let go."""
 
-    async def scenario(registry: Any) -> dict[str, Any]:
+    async def scenario(sqlite_url: str, registry: Any) -> dict[str, Any]:
         database = Database(sqlite_url)
         try:
             async with sweep_reports(registry) as reports:
@@ -111,8 +95,8 @@ def test_hosts_still_starting_keep_their_sessions(sqlite_url: str) -> None:
         finally:
             await database.dispose()
 
-    with registry_with(sqlite_url, host_ping_timeout_s=0.05, host_silence_limit_s=120.0) as registry:
-        seen = asyncio.run(scenario(registry))
+    with registry_with(tmp_path, host_ping_timeout_s=0.05, host_silence_limit_s=120.0) as (url, registry):
+        seen = asyncio.run(scenario(url, registry))
 
     assert any(report["silent_hosts"] for report in seen["after_start"]), "no pass saw a host still starting"
     assert all(report["dead_hosts"] == 0 for report in seen["reports"]), seen["reports"]
@@ -121,10 +105,10 @@ def test_hosts_still_starting_keep_their_sessions(sqlite_url: str) -> None:
     assert all(len(answered) == 1 for answered in seen["stored"].values()), seen["stored"]
 
 
-def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(sqlite_url: str) -> None:
+def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(ray_serve: int, tmp_path: Path) -> None:
     silence_limit_s = 6.0
 
-    async def scenario(registry: Any) -> dict[str, Any]:
+    async def scenario(sqlite_url: str, registry: Any) -> dict[str, Any]:
         database = Database(sqlite_url)
         try:
             ((candidate, question),) = await start_cohort(database, registry, 1)
@@ -169,8 +153,8 @@ def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(
         finally:
             await database.dispose()
 
-    with registry_with(sqlite_url, host_ping_timeout_s=0.3, host_silence_limit_s=silence_limit_s) as registry:
-        seen = asyncio.run(scenario(registry))
+    with registry_with(tmp_path, host_ping_timeout_s=0.3, host_silence_limit_s=silence_limit_s) as (url, registry):
+        seen = asyncio.run(scenario(url, registry))
 
     assert (seen["paused"]["host_id"], seen["paused"]["answered"]) == (seen["host"]["host_id"], False)
     assert any(report["silent_hosts"] for report in seen["during_pause"]), "no pass saw the paused host"

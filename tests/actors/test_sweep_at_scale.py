@@ -12,15 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import ray
-from conftest import execute_sql, make_database_url
+from conftest import execute_sql
 from fleet import attempt_statuses
-from live_sessions import start_candidates, watch_sweeps
+from live_sessions import registry_of_its_own, start_candidates, watch_sweeps
 from sqlalchemy import update
 
-from actors.registry import RegistryConfig, get_registry
 from persistence.database import Database
-from persistence.migrate import upgrade
 from persistence.models import Attempt
 from simulation.live import create_simulated_test
 
@@ -77,15 +74,9 @@ async def scenario(url: str, registry: Any) -> dict[str, Any]:
 
 
 def test_the_sweep_keeps_working_with_thousands_of_live_sessions(ray_serve, backend: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    url, scratch = make_database_url(backend, tmp_path)
-    upgrade(url)
-    registry = get_registry(RegistryConfig(url, sessions_per_actor=500, sweep_interval_s=1.0, idle_timeout_s=1.0))
-    try:
+    config = {"sessions_per_actor": 500, "sweep_interval_s": 1.0, "idle_timeout_s": 1.0}
+    with registry_of_its_own(backend, tmp_path, **config) as (url, registry):
         seen = asyncio.run(scenario(url, registry))
-    finally:
-        ray.kill(registry, no_restart=True)  # its hosts go with it
-        if scratch is not None:
-            scratch.drop()
 
     assert seen["sweeps_while_starting"], "no sweep ran while the sessions were starting"
     assert max(report["sessions"] for report in seen["reports"]) == SESSIONS
