@@ -3,8 +3,9 @@
 It places sessions on hosts with free capacity (starting hosts as needed), remembers where each lives,
 and sweeps on a period: it replaces hosts that died or stopped answering (their sessions are re-placed on
 the next `locate` and rebuild from the checkpoint), evicts idle sessions, finalizes attempts whose deadline
-passed even with no client connected, and retires hosts left empty. It is consulted once per connection,
-never per message.
+passed even with no client connected, and retires hosts left empty. Connections consult it once each,
+never per message; the hosts send it their activity events (started, answered, completed) without waiting
+for a reply, one call per answer, for the recruiters' live feed.
 
 A host is let go only when Ray reports it dead, or when it has not answered for `host_silence_limit_s`: a
 ping that merely times out may be a host still starting or busy, and its sessions are live. A host let go
