@@ -39,7 +39,7 @@ test: install haproxy chromium
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy config domain persistence questions serve_app actors graphs cli adaptive simulation generation
+	$(BIN)/mypy config domain persistence questions serve_app actors graphs cli adaptive simulation generation llm wire
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,9 +1,11 @@
 """The live activity of every session (attempt started, answered, completed), for recruiters' monitors.
 
-Hosts publish events after the database has committed them; the feed numbers them in arrival order and
-keeps the most recent in a bounded ring. A monitor long-polls with the last number it has seen. The feed
-is a live view, not a record: the database is the record, and a feed rebuilt after a restart starts
-numbering again (a monitor whose number is ahead of the feed's starts over from the feed's beginning).
+Hosts publish events after the database has committed them, in batches and only for the tests a monitor
+is watching (`Watched`, which the registry keeps from the monitors' leases and hands to every host); the
+feed numbers them in arrival order and keeps the most recent in a bounded ring. A monitor long-polls with
+the last number it has seen. The feed is a live view, not a record: the database is the record, and a
+feed rebuilt after a restart starts numbering again (a monitor whose number is ahead of the feed's starts
+over from the feed's beginning).
 """
 
 from __future__ import annotations
@@ -12,12 +14,42 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from serve_app import protocol
+from wire import protocol
 
 FEED_CAPACITY = 10_000
+WATCH_LEASE_S = 60.0  # a monitor renews its watch with every long poll (every 20 s at most)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """The tests whose activity hosts publish: those named by a monitor, or all while one watches all."""
+
+    everything: bool = False
+    tests: frozenset[int] = frozenset()
+
+    def includes(self, test_id: int) -> bool:
+        return self.everything or test_id in self.tests
+
+
+class WatchLeases:
+    """Who watches what, by lease: a monitor's watch lapses `WATCH_LEASE_S` after its last renewal."""
+
+    def __init__(self) -> None:
+        self._renewed: dict[int | None, float] = {}  # test id (None: every test) -> last renewal
+
+    def renew(self, test_id: int | None, now: float) -> None:
+        self._renewed[test_id] = now
+
+    def lapse(self, now: float) -> None:
+        for test_id in [test for test, renewed in self._renewed.items() if now - renewed > WATCH_LEASE_S]:
+            del self._renewed[test_id]
+
+    def watched(self) -> Watched:
+        return Watched(None in self._renewed, frozenset(test for test in self._renewed if test is not None))
 
 
 class ActivityFeed:

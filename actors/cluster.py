@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from typing import Literal
 
 import ray
@@ -56,16 +57,23 @@ def head_node_id() -> str | None:
     return None
 
 
-def start_or_join(address: str | None = None, num_cpus: int | None = None, ingress: IngressMode = "proxy") -> None:
+def start_or_join(
+    address: str | None = None,
+    num_cpus: int | None = None,
+    ingress: IngressMode = "proxy",
+    environment: Mapping[str, str] | None = None,
+    temp_dir: str | None = None,
+) -> None:
     """Join the cluster at `address` (e.g. `head:6380`), or start a local one with the chosen ingress.
 
     A joined cluster keeps the ingress its `ray start` processes were started with. A local cluster runs
-    without the dashboard; Ray's GCS picks a free port, never Redis's 6379.
+    without the dashboard, with `environment` set in every process of it and its files under `temp_dir`;
+    Ray's GCS picks a free port, never Redis's 6379.
     """
     if ray.is_initialized():
         return
     if address:
         ray.init(address=address)
         return
-    os.environ.update(ingress_environment(ingress))  # inherited by every process of the local cluster
-    ray.init(num_cpus=num_cpus, include_dashboard=False)
+    os.environ.update({**ingress_environment(ingress), **(environment or {})})  # inherited by the cluster
+    ray.init(num_cpus=num_cpus, include_dashboard=False, _temp_dir=temp_dir)

@@ -1,18 +1,24 @@
 """The session host: a Ray actor that holds up to `capacity` live assessment sessions.
 
-One async Ray actor process compiles the graph once, opens the store and the checkpointer once, and
-serves many sessions; `ASSESS_SESSIONS_PER_ACTOR=1` gives each assessment a process of its own. Calls
-return ready-to-send protocol frames (JSON text), so the ingress only relays them.
+One async Ray actor process compiles the graph once, opens the store once, and serves thousands of
+sessions; `ASSESS_SESSIONS_PER_ACTOR=1` gives each assessment a process of its own. Calls return
+ready-to-send protocol frames (JSON text), so the ingress only relays them. A session that finishes
+leaves the host with the message that finished it.
 
-Server-pushed events (a takeover, the deadline passing) reach a connection through `next_event`, a long
-poll that each connection keeps pending while it is attached.
+Server-pushed frames (a takeover, the deadline passing) wait in one outbox per ingress replica, which
+that replica long-polls with `next_events` (one pending call per replica and host, not per socket).
+Activity for recruiters' monitors is buffered and published to the registry in batches, and only for
+the tests someone is watching (`watch`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -21,31 +27,58 @@ from typing import Any
 
 import ray
 
-from actors.activity_feed import activity_events
+from actors.activity_feed import Watched, activity_events
 from actors.session import AssessmentSession, SessionContext, SessionExpired
 from config.logs import configure_logging
 from domain.errors import Refused
 from generation.endpoint import ModelEndpoint
 from generation.prefetch import Prefetcher
 from graphs.assessment import build_assessment_graph
-from persistence.checkpoints import open_checkpointer
 from persistence.database import Database
 from questions.source import QuestionSource
-from serve_app import protocol
+from wire import protocol
 
 logger = logging.getLogger(__name__)
 
 TAKEN_OVER = "__taken_over__"
-# One pending `next_event` per open socket, plus the messages themselves: far above Ray's default 1,000.
+# Messages in flight at once (thousands of sessions per host): far above Ray's default 1,000.
 HOST_MAX_CONCURRENCY = 20_000
+ACTIVITY_FLUSH_S = 0.25  # how often buffered activity goes to the registry
+ACTIVITY_BUFFER = 10_000  # events kept while the registry is away (the oldest are dropped beyond)
+OUTBOX_CAPACITY = 10_000  # pushed frames kept for one replica between its polls
+OUTBOX_ABANDONED_S = 300.0  # an outbox its replica has not polled for this long is dropped
 
 
 @dataclass
 class Attachment:
-    """The connection currently attached to a session, and the events waiting for it."""
+    """The connection currently attached to a session, and the ingress replica that holds it."""
 
     connection_id: str
-    events: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    replica_id: str
+
+
+@dataclass
+class Outbox:
+    """Frames pushed to one ingress replica's connections, waiting for its next poll."""
+
+    frames: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=OUTBOX_CAPACITY))
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    polled_at: float = field(default_factory=time.monotonic)
+
+    def push(self, connection_id: str, frame: str) -> None:
+        self.frames.append((connection_id, frame))
+        self.arrived.set()
+
+    async def take(self, wait_s: float) -> list[tuple[str, str]]:
+        self.polled_at = time.monotonic()
+        if not self.frames:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), wait_s)
+        self.arrived.clear()
+        taken = list(self.frames)
+        self.frames.clear()
+        self.polled_at = time.monotonic()
+        return taken
 
 
 def _frames(messages: list[protocol.ServerMessage]) -> list[str]:
@@ -91,6 +124,7 @@ class SessionHost:
         capacity: int,
         model: ModelEndpoint | None = None,
         activity: Any = None,  # the registry, where recruiters' monitors read what sessions do
+        watched: Watched | None = None,  # the tests monitors watch now (`watch` moves it)
     ) -> None:
         configure_logging()
         self.host_id = host_id
@@ -101,25 +135,33 @@ class SessionHost:
         self.capacity = capacity
         self._sessions: dict[int, AssessmentSession] = {}
         self._attachments: dict[int, Attachment] = {}
+        self._outboxes: dict[str, Outbox] = {}
         self._deadline_timers: dict[int, asyncio.TimerHandle] = {}
+        # Attempts finished and forgotten since the registry's last sweep (bounded should sweeps stop).
+        self._finished: deque[int] = deque(maxlen=OUTBOX_CAPACITY)
+        self._watched = watched or Watched()
+        self._activity_buffer: deque[dict[str, Any]] = deque(maxlen=ACTIVITY_BUFFER)
+        self._activity_flusher: asyncio.Task[None] | None = None
         self._context: SessionContext | None = None
         self._opening = asyncio.Lock()
         self._in_progress = MessagesInProgress()
         self._resources = AsyncExitStack()
 
     async def _session(self, attempt_id: int) -> AssessmentSession:
+        session = self._sessions.get(attempt_id)
+        if session is not None:
+            return session
         async with self._opening:
             if self._context is None:
                 database = Database(self._database_url)
                 self._resources.push_async_callback(database.dispose)
-                checkpointer = await self._resources.enter_async_context(open_checkpointer(self._database_url))
                 questions = QuestionSource()
                 if self._model is not None:
                     client = self._model.client()
                     self._resources.push_async_callback(client.aclose)
                     self.prefetcher = self._model.prefetcher(client, database, questions)
-                graph = build_assessment_graph(database, questions, checkpointer, prefetcher=self.prefetcher)
-                self._context = SessionContext(graph=graph, database=database)
+                graph = build_assessment_graph(database, questions, supply=self.prefetcher)
+                self._context = SessionContext(graph=graph, database=database, questions=questions)
         session = self._sessions.get(attempt_id)
         if session is None:
             session = self._sessions[attempt_id] = AssessmentSession(attempt_id, self._context)
@@ -127,17 +169,28 @@ class SessionHost:
 
     # -- messages from connections --------------------------------------------------------------------
 
-    async def start(self, attempt_id: int, connection_id: str, request_id: str | None = None) -> list[str]:
+    async def start(
+        self, attempt_id: int, connection_id: str, replica_id: str, request_id: str | None = None
+    ) -> list[str]:
         with self._in_progress.handling():
-            self._attach(attempt_id, connection_id)
+            self._attach(attempt_id, connection_id, replica_id)
             session = await self._session(attempt_id)
             try:
                 messages = await session.start()
             except Refused as error:
                 return self._refused(session, error, request_id)
             self._arm_deadline(attempt_id, session)
-            self._publish(session, messages)
-            return _frames(messages)
+            return self._answered(session, messages)
+
+    async def attach(self, attempt_id: int, connection_id: str, replica_id: str) -> None:
+        """A connection whose host died re-attaches here (without a message): its pushes and deadline
+        follow it."""
+        self._attach(attempt_id, connection_id, replica_id)
+        session = await self._session(attempt_id)
+        await session.settle()
+        with contextlib.suppress(Refused):
+            await session.state()  # builds it, so the deadline is known
+        self._arm_deadline(attempt_id, session)
 
     async def submit(
         self,
@@ -156,31 +209,43 @@ class SessionHost:
                 messages = await session.submit(question_id, selected_option)
             except Refused as error:
                 return self._refused(session, error, request_id)
-            self._publish(session, messages)
-            return _frames(messages)
+            return self._answered(session, messages)
 
     async def get_state(self, attempt_id: int) -> str:
         session = await self._session(attempt_id)
-        return (await session.state()).frame()
+        frame = (await session.state()).frame()
+        self._forget_if_finished(session)
+        return frame
 
     async def pending_for_simulation(self, attempt_id: int) -> dict[str, Any] | None:
         """For `assess simulate --mode live` only (see AssessmentSession.pending_for_simulation)."""
         return await (await self._session(attempt_id)).pending_for_simulation()
 
-    async def next_event(self, attempt_id: int, connection_id: str) -> str | None:
-        """Wait for the next pushed frame for this connection; `TAKEN_OVER` when another took over."""
-        attachment = self._attachments.get(attempt_id)
-        if attachment is None:  # this host is new to the attempt (its old host died): re-attach
-            attachment = self._attachments[attempt_id] = Attachment(connection_id)
-        if attachment.connection_id != connection_id:
-            return TAKEN_OVER
-        return await attachment.events.get()
+    async def next_events(self, replica_id: str, wait_s: float) -> list[tuple[str, str]]:
+        """(connection id, frame) pushed to this replica's connections, waiting up to `wait_s` for one;
+        a frame `TAKEN_OVER` means another connection took that one's attempt."""
+        outbox = self._outboxes.setdefault(replica_id, Outbox())
+        return await outbox.take(wait_s)
 
     def detach(self, attempt_id: int, connection_id: str) -> None:
         attachment = self._attachments.get(attempt_id)
         if attachment is not None and attachment.connection_id == connection_id:
             del self._attachments[attempt_id]
-            attachment.events.put_nowait("")  # release a pending long poll
+
+    def set_deadline(self, attempt_id: int, deadline: datetime) -> None:
+        """Extra time was granted: the session (if held here) and its timer move to the new deadline."""
+        session = self._sessions.get(attempt_id)
+        if session is None:
+            return
+        session.set_deadline(deadline)
+        timer = self._deadline_timers.pop(attempt_id, None)
+        if timer is not None:
+            timer.cancel()
+        self._arm_deadline(attempt_id, session)
+
+    def watch(self, watched: Watched) -> None:
+        """The tests recruiters' monitors are watching now (the registry tells every host)."""
+        self._watched = watched
 
     # -- supervision (called by the registry) -----------------------------------------------------
 
@@ -191,10 +256,13 @@ class SessionHost:
         self._publish(session, messages)
         for frame in _frames(messages):
             self._push(attempt_id, frame)
+        self._forget_if_finished(session)
         return bool(messages)
 
-    def evict_idle(self, idle_timeout_s: float) -> list[int]:
-        """Drop sessions untouched for longer than the timeout and with no connection attached."""
+    def evict_idle(self, idle_timeout_s: float) -> dict[str, list[int]]:
+        """Drop sessions untouched for longer than the timeout and with no connection attached, and the
+        outboxes of replicas that stopped polling. Returns those and the attempts that finished (and
+        left) since the last call, so the registry can forget their placements."""
         now = datetime.now(UTC)
         idle = [
             attempt_id
@@ -203,7 +271,12 @@ class SessionHost:
         ]
         for attempt_id in idle:
             self._forget(attempt_id)
-        return idle
+        abandoned = time.monotonic() - OUTBOX_ABANDONED_S
+        for replica_id in [replica for replica, outbox in self._outboxes.items() if outbox.polled_at < abandoned]:
+            del self._outboxes[replica_id]
+        finished = list(self._finished)
+        self._finished.clear()
+        return {"idle": idle, "finished": finished}
 
     async def drain(self) -> int:
         """Before the cluster stops: stop the deadline timers and wait until every message that reached this
@@ -214,6 +287,7 @@ class SessionHost:
         self._deadline_timers.clear()
         await self._in_progress.finished()
         await asyncio.gather(*(session.settle() for session in self._sessions.values()))
+        await self._flush_activity()
         logger.info("session host drained", extra={"host_id": self.host_id, "sessions": len(self._sessions)})
         return len(self._sessions)
 
@@ -241,7 +315,9 @@ class SessionHost:
         }
 
     async def close(self) -> None:
-        """Release the store, the checkpointer and the model client (after `drain`; for in-process use)."""
+        """Release the store and the model client (after `drain`; for in-process use)."""
+        if self._activity_flusher is not None:
+            self._activity_flusher.cancel()
         await self._resources.aclose()
 
     def ping(self) -> str:
@@ -249,37 +325,62 @@ class SessionHost:
 
     # -- internals ------------------------------------------------------------------------------------
 
-    def _attach(self, attempt_id: int, connection_id: str) -> None:
+    def _attach(self, attempt_id: int, connection_id: str, replica_id: str) -> None:
         previous = self._attachments.get(attempt_id)
         if previous is not None and previous.connection_id != connection_id:
-            previous.events.put_nowait(TAKEN_OVER)
-        if previous is None or previous.connection_id != connection_id:
-            self._attachments[attempt_id] = Attachment(connection_id)
+            self._outbox(previous.replica_id).push(previous.connection_id, TAKEN_OVER)
+        self._attachments[attempt_id] = Attachment(connection_id, replica_id)
+
+    def _answered(self, session: AssessmentSession, messages: list[protocol.ServerMessage]) -> list[str]:
+        self._publish(session, messages)
+        self._forget_if_finished(session)
+        return _frames(messages)
 
     def _refused(self, session: AssessmentSession, error: Refused, request_id: str | None) -> list[str]:
         if isinstance(error, SessionExpired):
             self._publish(session, error.messages)
+        self._forget_if_finished(session)
         return _error_frames(error, request_id)
 
     def _publish(self, session: AssessmentSession, messages: list[protocol.ServerMessage]) -> None:
-        """Tell the activity feed what just happened to this attempt (started, answered, completed; all
-        committed by now), without waiting: recruiters' monitors never slow a candidate down."""
-        events = activity_events(messages) if self._activity is not None else []
-        if not events:
-            return
+        """Buffer what just happened to this attempt (started, answered, completed; all committed by now)
+        for the activity feed, if someone watches its test: a batch leaves every `ACTIVITY_FLUSH_S`, so
+        recruiters' monitors never slow a candidate down."""
         test_id, user_id = session.owner
-        self._activity.publish_activity.remote(
-            [{**event, "attempt_id": session.attempt_id, "test_id": test_id, "user_id": user_id} for event in events]
-        )
+        if self._activity is None or not self._watched.includes(test_id):
+            return
+        for event in activity_events(messages):
+            self._activity_buffer.append(
+                {**event, "attempt_id": session.attempt_id, "test_id": test_id, "user_id": user_id}
+            )
+        if self._activity_flusher is None or self._activity_flusher.done():
+            self._activity_flusher = asyncio.get_running_loop().create_task(self._flush_activity_soon())
+
+    async def _flush_activity_soon(self) -> None:
+        await asyncio.sleep(ACTIVITY_FLUSH_S)
+        await self._flush_activity()
+
+    async def _flush_activity(self) -> None:
+        if not self._activity_buffer or self._activity is None:
+            return
+        batch = list(self._activity_buffer)
+        self._activity_buffer.clear()
+        try:
+            await self._activity.publish_activity.remote(batch)
+        except ray.exceptions.RayActorError:  # the registry is restarting: a live view, not a record
+            logger.warning("activity batch dropped: the registry did not answer", extra={"events": len(batch)})
+
+    def _outbox(self, replica_id: str) -> Outbox:
+        return self._outboxes.setdefault(replica_id, Outbox())
 
     def _push(self, attempt_id: int, frame: str) -> None:
         attachment = self._attachments.get(attempt_id)
         if attachment is not None:
-            attachment.events.put_nowait(frame)
+            self._outbox(attachment.replica_id).push(attachment.connection_id, frame)
 
     def _arm_deadline(self, attempt_id: int, session: AssessmentSession) -> None:
         """Finalize at the deadline even if the candidate never sends another message."""
-        if attempt_id in self._deadline_timers or session.phase.value == "completed":
+        if attempt_id in self._deadline_timers or session.finished or attempt_id not in self._sessions:
             return
         loop = asyncio.get_running_loop()
         delay = max(session.remaining_s, 0.0) + 0.05
@@ -293,6 +394,15 @@ class SessionHost:
             await self.expire(attempt_id)
         except Exception:  # the registry's sweep finalizes it on its next pass
             logger.exception("deadline expiry failed", extra={"attempt_id": attempt_id, "host_id": self.host_id})
+            return
+        session = self._sessions.get(attempt_id)
+        if session is not None:  # not yet due (extra time was granted): wait for the new deadline
+            self._arm_deadline(attempt_id, session)
+
+    def _forget_if_finished(self, session: AssessmentSession) -> None:
+        if session.finished and self._sessions.get(session.attempt_id) is session:
+            self._forget(session.attempt_id)
+            self._finished.append(session.attempt_id)
 
     def _forget(self, attempt_id: int) -> None:
         self._sessions.pop(attempt_id, None)

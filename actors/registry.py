@@ -2,10 +2,10 @@
 
 It places sessions on hosts with free capacity (starting hosts as needed), remembers where each lives,
 and sweeps on a period: it replaces hosts that died or stopped answering (their sessions are re-placed on
-the next `locate` and rebuild from the checkpoint), evicts idle sessions, finalizes attempts whose deadline
-passed even with no client connected, and retires hosts left empty. Connections consult it once each,
-never per message; the hosts send it their activity events (started, answered, completed) without waiting
-for a reply, one call per answer, for the recruiters' live feed.
+the next `locate` and rebuild from their stored rows), evicts idle sessions, forgets the placements of
+finished ones, finalizes attempts whose deadline passed even with no client connected, and retires hosts
+left empty. Connections consult it once each, never per message. It keeps the recruiters' live feed: the
+monitors' watches (by lease, told to every host) say which tests' activity the hosts send, in batches.
 
 A host is let go only when Ray reports it dead, or when it has not answered for `host_silence_limit_s`: a
 ping that merely times out may be a host still starting or busy, and its sessions are live. A host let go
@@ -18,6 +18,7 @@ a node loses only its share of the live sessions, and those are re-placed on the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -32,7 +33,7 @@ import ray
 from ray.actor import ActorHandle
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from actors.activity_feed import ActivityFeed
+from actors.activity_feed import ActivityFeed, Watched, WatchLeases
 from actors.cluster import head_node_id
 from actors.connection_directory import ConnectionDirectory
 from actors.host import HOST_MAX_CONCURRENCY, SessionHostActor
@@ -49,6 +50,7 @@ SWEEP_CONCURRENCY = 32
 # A node where a host was just lost gets no new hosts for this long while another node can take them: Ray
 # may still list a node that has gone as alive for a while, and hosts placed there would fail in turn.
 NODE_AVOIDED_AFTER_LOSS_S = 60.0
+HOST_CALL_TIMEOUT_S = 5.0  # telling hosts about a watch or a deadline: a hung host must not stall the caller
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class Registry:
         self.last_sweep: dict[str, float] = {}
         self._draining = False
         self._activity = ActivityFeed()
+        self._leases = WatchLeases()
+        self._watched = Watched()
         self._connections = ConnectionDirectory()
 
     async def start(self) -> None:
@@ -144,13 +148,17 @@ class Registry:
                 replaced += self._let_go(host_id, f"no answer for {self._config.host_silence_limit_s:.0f} s")
         kept_silent = sum(found is Health.SILENT and host_id in self._hosts for host_id, found in health.items())
         records = [record for host_id, record in self._hosts.items() if health.get(host_id) is Health.ANSWERED]
-        idle: list[Any] = await asyncio.gather(
+        let_go: list[Any] = await asyncio.gather(
             *(record.handle.evict_idle.remote(self._config.idle_timeout_s) for record in records),
             return_exceptions=True,
         )
-        evicted = [attempt_id for found in idle if isinstance(found, list) for attempt_id in found]
-        for attempt_id in evicted:
+        gone = [found for found in let_go if isinstance(found, dict)]
+        evicted = [attempt_id for found in gone for attempt_id in found["idle"]]
+        finished = [attempt_id for found in gone for attempt_id in found["finished"]]
+        for attempt_id in [*evicted, *finished]:
             self._unplace(attempt_id)
+        self._leases.lapse(time.monotonic())
+        await self._share_watched()
         async with self._store().transaction() as session:
             overdue = await attempts.overdue_attempts(session, datetime.now(UTC))
         finalized = await asyncio.gather(*(self._expire(attempt_id) for attempt_id in overdue))
@@ -159,6 +167,7 @@ class Registry:
             "dead_hosts": replaced,  # let go: reported dead, or silent past the limit
             "silent_hosts": kept_silent,  # kept: not silent for long enough yet
             "evicted": len(evicted),
+            "finished": len(finished),  # left their hosts when they finished; their placements go now
             "expired": sum(finalized),
             "retired": self._retire_empty_hosts(),
             "sessions": len(self._placements),
@@ -218,11 +227,25 @@ class Registry:
     async def publish_activity(self, events: list[dict[str, Any]]) -> None:
         await self._activity.publish(events)
 
+    async def watch(self, test_id: int | None) -> int:
+        """A monitor begins watching a test (None: every test). Returns once every host publishes its
+        activity: the feed's number to read from."""
+        self._leases.renew(test_id, time.monotonic())
+        await self._share_watched()
+        return self._activity.last
+
     async def activity_after(self, sequence: int, test_id: int | None, wait_s: float) -> tuple[int, list[Any]]:
+        """The events after `sequence`, waiting up to `wait_s`; each call renews the monitor's watch."""
+        self._leases.renew(test_id, time.monotonic())
+        await self._share_watched()
         return await self._activity.after(sequence, test_id, wait_s)
 
-    def activity_cursor(self) -> int:
-        return self._activity.last
+    async def set_deadline(self, attempt_id: int, deadline: datetime) -> None:
+        """Extra time was granted (and stored): the attempt's live session, if any, moves its deadline."""
+        record = self._hosts.get(self._placements.get(attempt_id, ""))
+        if record is not None:
+            with contextlib.suppress(Exception):  # a host that died rebuilds with the stored deadline
+                await asyncio.wait_for(record.handle.set_deadline.remote(attempt_id, deadline), HOST_CALL_TIMEOUT_S)
 
     def connection_opened(self, endpoint: str, user_id: int, test_id: int | None) -> None:
         self._connections.opened(endpoint, user_id, test_id)
@@ -239,6 +262,20 @@ class Registry:
 
     # -- internals ------------------------------------------------------------------------------------
 
+    async def _share_watched(self) -> None:
+        """Tell every host what monitors watch now, when that changed."""
+        watched = self._leases.watched()
+        if watched == self._watched:
+            return
+        self._watched = watched
+        await asyncio.gather(
+            *(
+                asyncio.wait_for(record.handle.watch.remote(watched), HOST_CALL_TIMEOUT_S)
+                for record in self._hosts.values()
+            ),
+            return_exceptions=True,
+        )
+
     def _host_with_room(self) -> str:
         for host_id, record in self._hosts.items():
             if len(record.attempts) < self._config.sessions_per_actor:
@@ -254,6 +291,7 @@ class Registry:
             self._config.sessions_per_actor,
             self._config.model,
             ray.get_runtime_context().current_actor,  # where the host publishes its sessions' activity
+            self._watched,
         )
         self._hosts[host_id] = HostRecord(handle, node_id)
         return host_id
@@ -301,7 +339,7 @@ class Registry:
 
     def _let_go(self, host_id: str, reason: str) -> bool:
         """Forget a host and kill it (so none of its sessions can stay live elsewhere than the registry
-        knows); its sessions are re-placed on their next `locate` and rebuild from the checkpoint. False
+        knows); its sessions are re-placed on their next `locate` and rebuild from their stored rows. False
         when it was already let go."""
         record = self._hosts.pop(host_id, None)
         if record is None:

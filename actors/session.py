@@ -1,8 +1,15 @@
 """One live assessment as an actor: private state, one mailbox, messages handled one at a time.
 
-A session is a thin shell around its graph thread: everything that must survive a crash lives in the
-checkpointer (thread = attempt id) and the database. Any host can therefore rebuild a session from
-nothing but its attempt id; that is how sessions move when a host dies.
+A session holds its attempt's state in memory between messages: the plan, the adaptive state (kept
+incrementally: one `record` and one `choose` per answer), the counters, the question waiting and the
+deadline. Each message runs the assessment graph once on that state, and the graph's `commit` stores the
+step in one transaction before anything is acknowledged. That transaction's rows are the only durable
+copy, so any host can rebuild a session from nothing but its attempt id (one replay of the stored answers):
+that is how sessions move when a host dies, and what a session does when its write finds the attempt
+already advanced by another writer.
+
+The deadline is read once, when the session is built, and moved by `set_deadline` when extra time is
+granted; before refusing an answer as late, the session reads the stored deadline again.
 
 Failure rules (after pykka): a `Refused` raised while handling a message goes back to the caller as a
 protocol error; anything else is the host's to report as `internal`.
@@ -16,23 +23,24 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
 
-from domain.enums import FinishReason
+from adaptive.assembly import adaptive_test
+from adaptive.pool import ItemPool
+from domain.enums import AttemptStatus, FinishReason
 from domain.errors import Refused
 from domain.scoring import max_score_for, percentage
 from domain.skill_graph import blueprint, check_skill_graph, skill_nodes
-from graphs.assessment import AssessmentState as GraphState
-from graphs.assessment import Plan, initial_state
-from persistence import attempts
+from graphs.assessment import Answer, AssessmentState, Overtaken, Plan, design_of, estimate
+from persistence import attempts, progress
 from persistence.database import Database
 from persistence.models import Attempt, Test
-from serve_app import protocol
+from questions.source import QuestionSource
+from wire import protocol
 
 # Answers that land within this much of the deadline still count: they left the client in time.
 DEADLINE_GRACE_S = 1.0
+STEP_ONLY = ("answer", "response")  # what a graph run carries in and out, not kept between messages
 
 
 class Phase(StrEnum):
@@ -43,10 +51,11 @@ class Phase(StrEnum):
 
 @dataclass
 class SessionContext:
-    """What a host gives each of its sessions: the graph compiled once, and the store."""
+    """What a host gives each of its sessions: the graph compiled once, the store and the questions."""
 
     graph: CompiledStateGraph[Any, Any, Any, Any]
     database: Database
+    questions: QuestionSource
 
 
 def _now() -> datetime:
@@ -57,11 +66,10 @@ class AssessmentSession:
     def __init__(self, attempt_id: int, context: SessionContext) -> None:
         self.attempt_id = attempt_id
         self._context = context
-        self._config = RunnableConfig(configurable={"thread_id": str(attempt_id)})
         self._mailbox = asyncio.Lock()
-        self._state: GraphState = {}
-        self._loaded = False  # the session is its thread's only writer, so a loaded state stays current
-        self._clock: attempts.AttemptClock | None = None  # the database's, read on every message: authoritative
+        self._state: AssessmentState | None = None  # None until built from the database
+        self.deadline = _now()
+        self.owner = (0, 0)  # (test id, user id), read with the state
         self.last_activity = _now()
 
     # -- the mailbox -------------------------------------------------------------------------------
@@ -69,36 +77,25 @@ class AssessmentSession:
     async def start(self) -> list[protocol.ServerMessage]:
         async with self._mailbox:
             self._touch()
-            resumed = await self._load()
-            if not resumed:
-                attempt, test = await self._attempt()
-                self._state = await self._run(initial_state(plan_for(attempt, test)))
-            elif self.phase is Phase.AWAITING_ANSWER and self.remaining_s <= 0:
-                raise SessionExpired(await self._finish(FinishReason.TIME_EXPIRED))
-            return self._opening(resumed)
+            await self._load()
+            if self.phase is Phase.NEW:
+                try:
+                    await self._run(None)
+                except Overtaken:  # another writer showed the first question: resume it
+                    await self._load()
+                    return await self._opening(resumed=True)
+                return await self._opening(resumed=self._answered > 0)
+            return await self._opening(resumed=True)
 
     async def submit(self, question_id: str, selected_option: str) -> list[protocol.ServerMessage]:
         async with self._mailbox:
             self._touch()
             await self._load()
-            phase = self.phase
-            if phase is Phase.NEW:
-                raise Refused("not_started", "start the assessment before answering")
-            pending = self._state.get("pending")
-            if phase is Phase.FINISHED or pending is None or question_id != pending["question_id"]:
-                duplicate = await self._duplicate_feedback(question_id, selected_option)
-                if duplicate is not None:
-                    return [duplicate]
-                if phase is Phase.FINISHED:
-                    raise Refused("already_completed", "this attempt is already completed")
-                raise Refused("question_mismatch", "that is not the question waiting for an answer")
-            if selected_option not in {option["id"] for option in pending["item"]["options"]}:
-                raise Refused("invalid_message", f"selected_option must be one of {_option_ids(pending)}")
-            if self.remaining_s < -DEADLINE_GRACE_S:
-                raise SessionExpired(await self._finish(FinishReason.TIME_EXPIRED))
-            answer = {"selected_option": selected_option, "deadline": self.deadline.isoformat()}
-            self._state = await self._run(Command(resume=answer))
-            return self._after_answer()
+            try:
+                return await self._submit(question_id, selected_option)
+            except Overtaken:  # the attempt moved on under us: answer from what was stored
+                await self._load()
+                return await self._submit(question_id, selected_option)
 
     async def settle(self) -> None:
         """Return once the message in progress on this session, if any, is done (written or refused)."""
@@ -106,24 +103,33 @@ class AssessmentSession:
             pass
 
     async def expire(self) -> list[protocol.ServerMessage]:
-        """Finalize with `time_expired` if the deadline passed; nothing happens otherwise."""
+        """Finalize with `time_expired` if the stored deadline passed; nothing happens otherwise. (The
+        deadline timer and the registry's sweep call this, not messages: it reads the stored deadline.)"""
         async with self._mailbox:
             await self._load()
-            if self.phase is Phase.FINISHED or self.remaining_s > 0:
+            if self.phase is Phase.FINISHED:
+                return []
+            await self._refresh_deadline()
+            if self.remaining_s > 0:
                 return []
             return await self._finish(FinishReason.TIME_EXPIRED)
+
+    def set_deadline(self, deadline: datetime) -> None:
+        """Extra time was granted (the database already holds the new deadline)."""
+        self.deadline = deadline
 
     async def state(self) -> protocol.AssessmentState:
         async with self._mailbox:
             self._touch()
             await self._load()
-            pending = self._state.get("pending")
+            phase = self.phase
+            pending = self._loaded["pending"]
             return protocol.AssessmentState(
                 attempt_id=self.attempt_id,
-                status=self.phase.value,
-                answered=self._state.get("answered", 0),
-                pending_question_id=pending["question_id"] if pending and self.phase is Phase.AWAITING_ANSWER else None,
-                remaining_s=round(max(self.remaining_s, 0.0), 3) if self._state else None,
+                status=phase.value,
+                answered=self._answered,
+                pending_question_id=pending["question_id"] if pending and phase is Phase.AWAITING_ANSWER else None,
+                remaining_s=None if phase is Phase.NEW else round(max(self.remaining_s, 0.0), 3),
             )
 
     async def pending_for_simulation(self) -> dict[str, Any] | None:
@@ -132,7 +138,7 @@ class AssessmentSession:
         Hosts expose this only as an actor method; no socket message reaches it."""
         async with self._mailbox:
             await self._load()
-            pending = self._state.get("pending")
+            pending = self._loaded["pending"]
             if pending is None or self.phase is not Phase.AWAITING_ANSWER:
                 return None
             return {"entry": pending["entry"], "item_id": pending["item"]["id"], "key": pending["item"]["key"]}
@@ -141,63 +147,89 @@ class AssessmentSession:
 
     @property
     def phase(self) -> Phase:
-        if not self._state:
-            return Phase.NEW
-        return Phase.FINISHED if self._state.get("finished") else Phase.AWAITING_ANSWER
+        state = self._loaded
+        if state.get("finished"):
+            return Phase.FINISHED
+        return Phase.NEW if state["pending"] is None else Phase.AWAITING_ANSWER
 
     @property
-    def deadline(self) -> datetime:
-        assert self._clock is not None
-        return self._clock.deadline
-
-    @property
-    def owner(self) -> tuple[int, int]:
-        """(test id, user id) of the attempt, as read with the deadline."""
-        assert self._clock is not None
-        return self._clock.test_id, self._clock.user_id
+    def finished(self) -> bool:
+        return self._state is not None and bool(self._state.get("finished"))
 
     @property
     def remaining_s(self) -> float:
         return (self.deadline - _now()).total_seconds()
 
+    @property
+    def _loaded(self) -> AssessmentState:
+        assert self._state is not None
+        return self._state
+
+    @property
+    def _answered(self) -> int:
+        return self._loaded["answered"]
+
     def _touch(self) -> None:
         self.last_activity = _now()
 
-    async def _load(self) -> bool:
-        """The thread's state (read from the checkpoint once) and the attempt's current deadline and owner.
-
-        True when the attempt had already begun."""
-        if not self._loaded:
-            snapshot = await self._context.graph.aget_state(self._config)
-            self._state = cast(GraphState, snapshot.values) if snapshot and snapshot.values else {}
-            self._loaded = True
-        async with self._context.database.transaction() as session:
-            self._clock = await attempts.clock_of(session, self.attempt_id)
-        if self._clock is None:
+    async def _load(self) -> None:
+        """Build the state from the stored rows, once (again only after a failed or overtaken step)."""
+        if self._state is not None:
+            return
+        stored = await progress.load(self._context.database, self.attempt_id)
+        if stored is None:
             raise Refused("not_started", f"attempt {self.attempt_id} does not exist")
-        return bool(self._state)
+        self._state = rebuilt_state(stored, self._context.questions)
+        self.deadline = stored.attempt.deadline
+        self.owner = (stored.attempt.test_id, stored.attempt.user_id)
 
-    async def _run(self, graph_input: Any) -> GraphState:
-        """Advance the graph to its next pause. The checkpoint is written before this returns
-        (durability "exit": once per run, not per step; `grade` is idempotent, so a crash mid-run
-        only replays it), so before anything is acknowledged."""
+    async def _run(self, answer: Answer | None) -> None:
+        """One step through the graph, stored by its `commit` before this returns."""
         try:
-            values = await self._context.graph.ainvoke(graph_input, self._config, durability="exit")
+            values = await self._context.graph.ainvoke({**self._loaded, "answer": answer})
         except BaseException:
-            self._loaded = False  # re-read the checkpoint on the next message
+            self._state = None  # rebuild from the database on the next message
             raise
-        return cast(GraphState, {key: value for key, value in values.items() if not key.startswith("__")})
+        self._state = cast(AssessmentState, {key: value for key, value in values.items() if key not in STEP_ONLY})
 
-    async def _attempt(self) -> tuple[Attempt, Test]:
-        async with self._context.database.transaction() as session:
-            attempt = await attempts.get_attempt(session, self.attempt_id)
-            test = await session.get(Test, attempt.test_id) if attempt else None
-        if attempt is None or test is None:
-            raise Refused("not_started", f"attempt {self.attempt_id} does not exist")
-        return attempt, test
+    async def _submit(self, question_id: str, selected_option: str) -> list[protocol.ServerMessage]:
+        phase = self.phase
+        if phase is Phase.NEW:
+            raise Refused("not_started", "start the assessment before answering")
+        pending = self._loaded["pending"]
+        if phase is Phase.FINISHED or pending is None or question_id != pending["question_id"]:
+            duplicate = await self._duplicate_feedback(question_id, selected_option)
+            if duplicate is not None:
+                return [duplicate]
+            if phase is Phase.FINISHED:
+                raise Refused("already_completed", "this attempt is already completed")
+            raise Refused("question_mismatch", "that is not the question waiting for an answer")
+        if selected_option not in {option["id"] for option in pending["item"]["options"]}:
+            raise Refused("invalid_message", f"selected_option must be one of {_option_ids(pending)}")
+        if await self._deadline_passed(grace_s=DEADLINE_GRACE_S):
+            raise SessionExpired(await self._finish(FinishReason.TIME_EXPIRED))
+        await self._run(Answer(selected_option=selected_option, deadline_passed=self.remaining_s <= 0))
+        return self._after_answer()
+
+    async def _deadline_passed(self, grace_s: float) -> bool:
+        """Past the deadline by more than `grace_s`, by the deadline held and, if so, by the stored one."""
+        if self.remaining_s >= -grace_s:
+            return False
+        await self._refresh_deadline()
+        return self.remaining_s < -grace_s
+
+    async def _refresh_deadline(self) -> None:
+        stored = await progress.deadline_of(self._context.database, self.attempt_id)
+        if stored is not None:
+            self.deadline = stored
 
     async def _finish(self, reason: FinishReason) -> list[protocol.ServerMessage]:
-        self._state = await self._run(Command(resume={"finish": reason.value}))
+        try:
+            await self._run(Answer(finish=reason.value))
+        except Overtaken:  # finished or advanced by another writer: report what was stored
+            await self._load()
+            if self.phase is not Phase.FINISHED:
+                await self._run(Answer(finish=reason.value))
         return [self._completed()]
 
     async def _duplicate_feedback(self, question_id: str, selected_option: str) -> protocol.AnswerFeedback | None:
@@ -217,10 +249,12 @@ class AssessmentSession:
 
     # -- outbound messages ---------------------------------------------------------------------------
 
-    def _opening(self, resumed: bool) -> list[protocol.ServerMessage]:
-        plan = self._state["plan"]
+    async def _opening(self, resumed: bool) -> list[protocol.ServerMessage]:
+        if self.phase is Phase.AWAITING_ANSWER and await self._deadline_passed(grace_s=0.0):
+            raise SessionExpired(await self._finish(FinishReason.TIME_EXPIRED))
         if self.phase is Phase.FINISHED:
             return [self._completed()]
+        plan = self._loaded["plan"]
         return [
             protocol.AssessmentStarted(
                 attempt_id=self.attempt_id,
@@ -230,13 +264,13 @@ class AssessmentSession:
                 deadline=self.deadline,
                 remaining_s=round(max(self.remaining_s, 0.0), 3),
                 max_questions=plan["max_questions"],
-                answered=self._state["answered"],
+                answered=self._answered,
             ),
             self._question(),
         ]
 
     def _after_answer(self) -> list[protocol.ServerMessage]:
-        feedback = self._state["last_feedback"]
+        feedback = self._loaded["last_feedback"]
         assert feedback is not None
         messages: list[protocol.ServerMessage] = [
             protocol.AnswerFeedback(
@@ -252,7 +286,7 @@ class AssessmentSession:
         return messages
 
     def _question(self) -> protocol.Question:
-        pending = self._state["pending"]
+        pending = self._loaded["pending"]
         assert pending is not None
         item = pending["item"]
         return protocol.Question(
@@ -265,23 +299,23 @@ class AssessmentSession:
         )
 
     def _progress(self) -> protocol.ProgressUpdate:
-        plan = self._state["plan"]
-        answered = self._state["answered"]
+        state = self._loaded
+        plan, answered = state["plan"], state["answered"]
         return protocol.ProgressUpdate(
             answered=answered,
             max_questions=plan["max_questions"],
             completion_pct=round(100 * answered / plan["max_questions"], 2),
-            score=self._state["score"],
+            score=state["score"],
             elapsed_s=round((_now() - datetime.fromisoformat(plan["started_at"])).total_seconds(), 3),
             remaining_s=round(max(self.remaining_s, 0.0), 3),
         )
 
     def _completed(self) -> protocol.AssessmentCompleted:
-        state = self._state
+        state = self._loaded
         plan = state["plan"]
         reason = FinishReason(state.get("finish_reason") or FinishReason.COMPLETED)
         max_score = max_score_for(reason, state["answered"], plan["max_questions"])
-        theta, se = state.get("ability", [0.0, 1.0])
+        theta, se = state["ability"]
         started = datetime.fromisoformat(plan["started_at"])
         ended = min(_now(), self.deadline)
         return protocol.AssessmentCompleted(
@@ -312,12 +346,12 @@ class SessionExpired(Refused):
 
 
 def plan_for(attempt: Attempt, test: Test) -> Plan:
+    """The attempt's plan: its own length, and its test's skill graph (fixed once the test is published)."""
     nodes = skill_nodes(test.skills)
     return Plan(
         attempt_id=attempt.id,
         attempt_number=attempt.number,
         started_at=attempt.started_at.isoformat(),
-        deadline=attempt.deadline.isoformat(),
         max_questions=attempt.max_questions,
         min_questions=min(test.min_questions, attempt.max_questions),
         se_target=test.se_target,
@@ -326,3 +360,44 @@ def plan_for(attempt: Attempt, test: Test) -> Plan:
         job_description=test.job_description,
         generator=test.generator.value,
     )
+
+
+def rebuilt_state(stored: progress.StoredAttempt, questions: QuestionSource) -> AssessmentState:
+    """The session's state from its stored rows: one replay of the answers so far."""
+    attempt, rows = stored.attempt, stored.responses
+    plan = plan_for(attempt, stored.test)
+    test = adaptive_test(questions, design_of(plan))
+    cat = test.replay([_entry_of(test.pool, row) for row in rows], [row.is_correct for row in rows])
+    by_skill: dict[str, list[int]] = {}
+    for row in rows:
+        counts = by_skill.setdefault(row.skill, [0, 0])
+        counts[0] += 1
+        counts[1] += int(row.is_correct)
+    pending = attempt.pending_question
+    finished = attempt.status is not AttemptStatus.IN_PROGRESS
+    stored_ability = [attempt.ability_theta, attempt.ability_se]
+    return AssessmentState(
+        plan=plan,
+        cat=cat,
+        asked=[row.item_id for row in rows] + ([pending["item"]["id"]] if pending else []),
+        stems=[row.stem for row in rows] + ([pending["item"]["stem"]] if pending else []),
+        answered=len(rows),
+        score=sum(row.is_correct for row in rows),
+        by_skill=by_skill,
+        ability=cast(list[float], stored_ability) if finished and None not in stored_ability else estimate(cat),
+        pending=cast(Any, pending) if not finished else None,
+        finish_reason=attempt.finish_reason.value if attempt.finish_reason else None,
+        finished=finished,
+        last_feedback=None,
+    )
+
+
+def _entry_of(pool: ItemPool, row: progress.AnsweredRow) -> int:
+    """The pool entry a stored response came from; rows stored before revision 0002 name only the item
+    (a bank item's id, or the family of a variant), and generated items their skill's first entry."""
+    if row.pool_entry is not None:
+        return row.pool_entry
+    for name in (row.item_id, row.family):
+        if name in pool.ids:
+            return pool.ids.index(name)
+    return int(pool.skill.tolist().index(pool.skills.index(row.skill)))

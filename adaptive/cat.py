@@ -1,13 +1,13 @@
 """An adaptive test as a step function over a batch of candidates: choose, record, stop.
 
-The live graph runs it for one candidate (a batch of one, replayed from the stored answers), the `fast`
-simulator for thousands at once; both go through `choose` and `record`, so for the same answers they give
-the same items.
+The live graph runs it for one candidate (a batch of one, kept by the session and replayed from the stored
+answers only when a session is rebuilt), the `fast` simulator for thousands at once; both go through
+`choose` and `record`, so for the same answers they give the same items.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 
 import numpy as np
@@ -36,6 +36,10 @@ class CatState:
 
     def __len__(self) -> int:
         return int(self.answered.shape[0])
+
+    def copy(self) -> CatState:
+        """An independent copy (a live step records on a copy, kept only once the step is stored)."""
+        return CatState(**{part.name: getattr(self, part.name).copy() for part in fields(self)})
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ class AdaptiveTest:
         return state
 
     def replay(self, given: list[int], correct: list[bool]) -> CatState:
-        """One candidate's state after the answers so far (the live graph keeps only these lists)."""
+        """One candidate's state after the answers so far (a live session rebuilt from its stored rows)."""
         state = self.begin(1)
         for entry, was_correct in zip(given, correct, strict=True):
             self.record(state, np.array([0]), np.array([entry]), np.array([was_correct]))

@@ -86,7 +86,7 @@ async def run_mode(
         opened = await attempts.start_or_resume(database, test_id, user_id, datetime.now(UTC))
         attempt, connection = opened.attempt.id, uuid.uuid4().hex
         began = time.perf_counter()
-        frames = [json.loads(frame) for frame in await host.start(attempt, connection)]
+        frames = [json.loads(frame) for frame in await host.start(attempt, connection, "bench")]
         first_waits.append(time.perf_counter() - began)
         while frames[-1]["type"] == "question":
             await asyncio.sleep(arguments.think_s * (0.5 + think.random()))

@@ -38,10 +38,10 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from config.settings import Settings
-from generation.client import ChatModel
-from generation.prompts import Target
 from generation.service import Generated, ItemGenerator
 from generation.serving import MODEL_APPLICATION, ModelServingUnavailable, build_model_application
+from llm.client import ChatModel
+from llm.prompts import Target
 from persistence.database import Database
 from persistence.migrate import upgrade
 from questions.source import QuestionSource

@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -269,7 +269,7 @@ def hosts(
     console.print(table)
 
 
-def _wait_until_reachable(url: str, attempts: int = 120) -> None:
+def _reachable(url: str, attempts: int = 120) -> bool:
     """`serve.run` returns when the replicas are up; HAProxy may still be loading its backends (it answers
     500 meanwhile). Say "Serving" only once a request gets through the front door."""
     import httpx
@@ -277,25 +277,28 @@ def _wait_until_reachable(url: str, attempts: int = 120) -> None:
     for _ in range(attempts):
         try:
             if httpx.get(url, timeout=5).status_code == 200:
-                return
+                return True
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    console.print(f"[yellow]{url} still does not answer; serving anyway.[/yellow]")
+    return False
 
 
 @app.command()
 def serve(
     address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local one")] = None,
 ) -> None:
-    """Start (or join) a Ray cluster and run the Serve application until interrupted."""
+    """Start (or join) a Ray cluster and run the Serve application until interrupted.
+
+    A local server first ends whatever a server on the same port left running when it was killed (see
+    cli/server_slot.py), raises its open-file limit, and falls back to Serve's proxy if HAProxy cannot
+    start, saying why."""
     import ray
     from ray import serve as ray_serve
 
-    from actors.cluster import choose_ingress, start_or_join
-    from config.settings import MODEL_ROUTE_PREFIX
+    from actors.cluster import start_or_join
+    from cli.server_slot import ServerSlot, raise_open_file_limit
     from generation.serving import MODEL_APPLICATION, ModelServingUnavailable, build_model_application
-    from serve_app.deployment import build_application
 
     settings = _settings()
     try:  # before anything starts: a missing GPU extra is a setup error, said in one line
@@ -303,17 +306,33 @@ def serve(
     except ModelServingUnavailable as error:
         console.print(f"[red]Cannot serve the model:[/red] {escape(str(error))}")
         raise typer.Exit(2) from None
-    ingress = choose_ingress(settings.ingress)
-    start_or_join(address, ingress=ingress)
-    if not address:
-        console.print(f"Ingress: {'Serve direct ingress behind HAProxy' if ingress == 'haproxy' else 'Serve proxy'}.")
-    ray_serve.start(http_options={"host": settings.host, "port": settings.port})
-    if model is not None:
-        console.print(f"Loading {settings.llm_model} from {settings.llm_serve_source} on Ray Serve LLM...")
-        ray_serve.run(model, name=MODEL_APPLICATION, route_prefix=MODEL_ROUTE_PREFIX)
-        console.print(f"Model served at {settings.model_base_url}.")
-    ray_serve.run(build_application(settings), name=SERVE_APPLICATION, route_prefix="/")
-    _wait_until_reachable(f"http://{settings.host}:{settings.port}/healthz")
+    health = f"http://{settings.host}:{settings.port}/healthz"
+    slot = ServerSlot(settings.port)
+    if address:
+        start_or_join(address)
+        _run_applications(settings, model)
+        reachable = _reachable(health)
+    else:
+        if (holder := slot.running_pid()) is not None:
+            console.print(f"[red]Another server is running on port {settings.port}[/red] (pid {holder}).")
+            raise typer.Exit(1)
+        if killed := slot.clean_up_leftovers():
+            console.print(f"Ended what a server on port {settings.port} left running: {', '.join(killed)}.")
+        console.print(f"Open files allowed: {raise_open_file_limit()}.")
+        slot.claim()
+        ingress = _local_ingress(settings, slot)
+        reachable = _start_locally(settings, model, slot, ingress)
+        if not reachable and ingress == "haproxy":
+            console.print(
+                f"[yellow]HAProxy did not come up; falling back to the Serve proxy.[/yellow] It said:\n"
+                f"{escape(slot.haproxy_errors())}"
+            )
+            ray_serve.shutdown()
+            ray.shutdown()
+            slot.clean_up_leftovers()
+            reachable = _start_locally(settings, model, slot, "proxy")
+    if not reachable:
+        console.print(f"[yellow]{health} still does not answer; serving anyway.[/yellow]")
     console.print(f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops.")
     stop = threading.Event()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
@@ -330,6 +349,52 @@ def serve(
         ray_serve.shutdown()
         _drain_sessions(settings)
     ray.shutdown()
+    if not address:
+        slot.clean_up_leftovers()  # HAProxy runs outside Ray's process tree: end it with the server
+        slot.release()
+
+
+def _local_ingress(settings: Settings, slot: Any) -> Literal["haproxy", "proxy"]:
+    """HAProxy when asked for (or `auto`) and able to run here; otherwise the proxy, saying why."""
+    from actors.cluster import choose_ingress, haproxy_binary
+
+    try:
+        ingress = choose_ingress(settings.ingress)
+    except RuntimeError as error:
+        console.print(f"[yellow]{escape(str(error))}; using the Serve proxy.[/yellow]")
+        return "proxy"
+    binary = haproxy_binary()
+    if ingress == "haproxy" and binary is not None:
+        problem = slot.haproxy_problem(binary)
+        if problem is not None:
+            console.print(f"[yellow]HAProxy cannot start: {escape(problem)}; using the Serve proxy.[/yellow]")
+            return "proxy"
+    return ingress
+
+
+def _start_locally(settings: Settings, model: Any, slot: Any, ingress: Literal["haproxy", "proxy"]) -> bool:
+    from actors.cluster import start_or_join
+
+    environment = slot.haproxy_environment() if ingress == "haproxy" else {}
+    start_or_join(None, ingress=ingress, environment=environment, temp_dir=str(slot.ray_directory))
+    console.print(f"Ingress: {'Serve direct ingress behind HAProxy' if ingress == 'haproxy' else 'Serve proxy'}.")
+    _run_applications(settings, model)
+    return _reachable(f"http://{settings.host}:{settings.port}/healthz", attempts=120 if ingress == "proxy" else 60)
+
+
+def _run_applications(settings: Settings, model: Any) -> None:
+    from ray import serve as ray_serve
+
+    from config.settings import MODEL_ROUTE_PREFIX
+    from generation.serving import MODEL_APPLICATION
+    from serve_app.deployment import build_application
+
+    ray_serve.start(http_options={"host": settings.host, "port": settings.port})
+    if model is not None:
+        console.print(f"Loading {settings.llm_model} from {settings.llm_serve_source} on Ray Serve LLM...")
+        ray_serve.run(model, name=MODEL_APPLICATION, route_prefix=MODEL_ROUTE_PREFIX)
+        console.print(f"Model served at {settings.model_base_url}.")
+    ray_serve.run(build_application(settings), name=SERVE_APPLICATION, route_prefix="/")
 
 
 def _drain_sessions(settings: Settings) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.settings import Settings
-from generation.client import ChatModel
 from generation.prefetch import Prefetcher
 from generation.service import ItemGenerator
+from llm.client import ChatModel
 from persistence.database import Database
 from questions.source import QuestionSource
 

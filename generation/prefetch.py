@@ -11,28 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from dataclasses import dataclass
 
-from generation.prompts import Target
 from generation.service import Generated, ItemGenerator
+from graphs.item_supply import Request, Slot
 
 logger = logging.getLogger(__name__)
 
 MAX_PREPARED = 2_000  # per host: beyond this, preparation is skipped (the item is generated on demand)
-
-
-@dataclass(frozen=True)
-class Slot:
-    attempt_id: int
-    index: int
-    entry: int
-
-
-@dataclass(frozen=True)
-class Request:
-    target: Target
-    parameters: tuple[float, float, float]
-    fills: str
 
 
 class Prefetcher:

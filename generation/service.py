@@ -17,10 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
-from generation.client import ChatModel
-from generation.duplicates import StemIndex
-from generation.prompts import PROMPT_VERSION, Target
 from graphs.generation import GenerationState, build_generation_graph
+from llm.client import ChatModel
+from llm.duplicates import StemIndex
+from llm.prompts import PROMPT_VERSION, Target
 from persistence import items as item_store
 from persistence.database import Database
 from questions.items import Item, lettered_options

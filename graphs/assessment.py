@@ -1,17 +1,20 @@
-"""The live assessment graph (LangGraph), compiled once per session host.
+"""The live assessment graph (LangGraph): one step of an attempt, compiled once per session host.
 
-select_question ──> await_answer ──(interrupt: the candidate answers)──> grade ──> select_question ...
-        └────────(length reached, precision reached or deadline passed)────────> finalize ──> END
+    START ─(starting)──────────────────────────> select_question ──> commit ──> END
+          ─(an answer)──> grade ───────────────> select_question ──> commit ──> END
+          ─(finish: the deadline passed)──> stop ──────────────────> commit ──> END
 
-`select_question` is the adaptive core's step (adaptive.assembly): the most informative eligible item for
-the current ability estimate, within the skill furthest behind the blueprint. The state keeps only the
-pool entries given and whether each answer was right; the estimate is replayed from them, so the
-simulator's `fast` mode, fed the same answers, chooses the same items.
+Each message a session handles runs the graph once, on the session's own state passed in: `grade` scores
+the answer and records it on a copy of the adaptive state (one `record`), `select_question` is the
+adaptive core's step (adaptive.assembly: one `choose`, or the stopping rule's reason to finish), and
+`commit` stores the step in one transaction (persistence.progress): the response row and the attempt's
+progress or result together, guarded by the answers counted before the step. The graph has no
+checkpointer; the rows `commit` writes are the only durable copy, and a session is rebuilt from them.
 
-One thread per attempt (`thread_id` = attempt id) in a checkpointer on the project's database. The only
-node that pauses is `await_answer`, and it does nothing before `interrupt()`, so its re-run on resume is
-free; `grade` writes the response with an idempotent upsert, so a re-run after a crash stores nothing
-twice.
+If `commit` finds the attempt already advanced (a racing writer stored this step first), it raises
+`Overtaken` and the step's state is dropped: the estimate, the next item, the score and the stored row
+always come from the same transaction. The simulator's `fast` mode, fed the same answers, chooses the
+same items: both go through `AdaptiveTest.choose` and `record` with the same seeds.
 """
 
 from __future__ import annotations
@@ -23,40 +26,38 @@ from datetime import UTC, datetime
 from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import interrupt
 
 from adaptive.assembly import TestDesign, adaptive_test
 from adaptive.calibration import difficulty_for_b
-from adaptive.cat import AdaptiveTest
+from adaptive.cat import AdaptiveTest, CatState
 from domain.enums import FinishReason
 from domain.scoring import max_score_for
-from generation.prefetch import Prefetcher, Request, Slot
-from generation.prompts import Target
-from persistence import attempts
+from graphs.item_supply import ItemSupply, Request, Slot
+from llm.prompts import Target
+from persistence import progress
 from persistence.database import Database
 from questions.items import Item
 from questions.source import QuestionSource
 
 Clock = Callable[[], datetime]
+SNAPSHOT_FIELDS = ("stem", "options", "explanation", "difficulty", "family", "tags")
 
 
 class Plan(TypedDict):
-    """What an attempt is, fixed when it starts."""
+    """What an attempt is, fixed when it starts (rebuilt from the attempt and its published test)."""
 
     attempt_id: int
     attempt_number: int
     started_at: str
-    deadline: str
     max_questions: int
     min_questions: int
     se_target: float | None
     blueprint: dict[str, int]
     skill_order: list[str]
     job_description: str  # context for generators that write items for the role (the LLM generator)
-    generator: NotRequired[str]  # "bank" or "llm"; plans written before generation have none (bank)
+    generator: NotRequired[str]  # "bank" or "llm"
 
 
 class PendingQuestion(TypedDict):
@@ -65,6 +66,12 @@ class PendingQuestion(TypedDict):
     entry: int  # the pool entry it came from (a bank item, or the family a fresh variant was drawn from)
     presented_at: str
     item: dict[str, Any]
+
+
+class Answer(TypedDict, total=False):
+    selected_option: str
+    finish: str  # instead of an answer: finish the attempt for this reason
+    deadline_passed: bool
 
 
 class Feedback(TypedDict):
@@ -77,38 +84,24 @@ class Feedback(TypedDict):
 
 class AssessmentState(TypedDict, total=False):
     plan: Plan
+    cat: CatState  # the adaptive state after the answers so far
     asked: list[str]  # item ids: bank, family variant or generated
     stems: list[str]  # the stems asked, for generators to avoid
-    given: list[int]  # pool entries, in order
-    right: list[bool]  # the answers' correctness, in order
-    pending: PendingQuestion | None
-    answer: dict[str, Any] | None
     answered: int
     score: int
     by_skill: dict[str, list[int]]  # skill -> [answered, correct]
     ability: list[float]  # [theta, standard error] after the answers so far
-    last_feedback: Feedback | None
+    pending: PendingQuestion | None
     finish_reason: str | None
     finished: bool
+    # What one step carries in and out; not part of the session between steps.
+    answer: Answer | None
+    response: dict[str, Any] | None
+    last_feedback: Feedback | None
 
 
-def initial_state(plan: Plan) -> AssessmentState:
-    return AssessmentState(
-        plan=plan,
-        asked=[],
-        stems=[],
-        given=[],
-        right=[],
-        pending=None,
-        answer=None,
-        answered=0,
-        score=0,
-        by_skill={},
-        ability=[0.0, 1.0],
-        last_feedback=None,
-        finish_reason=None,
-        finished=False,
-    )
+class Overtaken(Exception):
+    """The attempt moved on before this step could be stored: rebuild the session from the database."""
 
 
 def question_id_for(attempt_id: int, index: int, item_id: str) -> str:
@@ -119,49 +112,91 @@ def question_id_for(attempt_id: int, index: int, item_id: str) -> str:
 
 def design_of(plan: Plan) -> TestDesign:
     return TestDesign.of(
-        plan["skill_order"],
-        plan["blueprint"],
-        plan["max_questions"],
-        plan.get("min_questions", plan["max_questions"]),  # plans written before adaptive stopping
-        plan.get("se_target"),
+        plan["skill_order"], plan["blueprint"], plan["max_questions"], plan["min_questions"], plan["se_target"]
     )
 
 
-def replayed(test: AdaptiveTest, state: AssessmentState) -> tuple[Any, float, float]:
-    """The adaptive state after the stored answers, and its (theta, SE)."""
-    cat = test.replay(state.get("given", []), state.get("right", []))
-    return cat, round(float(cat.theta[0]), 4), round(float(cat.se[0]), 4)
+def estimate(cat: CatState) -> list[float]:
+    """[theta, SE] of a one-candidate adaptive state, as stored and reported."""
+    return [round(float(cat.theta[0]), 4), round(float(cat.se[0]), 4)]
 
 
 def build_assessment_graph(
     database: Database,
     questions: QuestionSource,
-    checkpointer: BaseCheckpointSaver[Any],
     clock: Clock = lambda: datetime.now(UTC),
-    prefetcher: Prefetcher | None = None,
+    supply: ItemSupply | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """`prefetcher` (with an LLM generator) serves generated items to tests whose generator is `llm`;
-    without one every test gets bank and family items."""
+    """`supply` (with an LLM generator) serves generated items to tests whose generator is `llm`; without
+    one every test gets bank and family items."""
+
+    def test_of(state: AssessmentState) -> AdaptiveTest:
+        return adaptive_test(questions, design_of(state["plan"]))
+
+    def grade(state: AssessmentState) -> AssessmentState:
+        answer, pending = state["answer"] or {}, state["pending"]
+        assert pending is not None
+        item = pending["item"]
+        is_correct = answer["selected_option"] == item["key"]
+        cat = state["cat"].copy()
+        test_of(state).record(cat, np.array([0]), np.array([pending["entry"]]), np.array([is_correct]))
+        theta, se = estimate(cat)
+        now = clock()
+        presented_at = datetime.fromisoformat(pending["presented_at"])
+        by_skill = {skill: list(counts) for skill, counts in state["by_skill"].items()}
+        counts = by_skill.setdefault(item["skill"], [0, 0])
+        counts[0] += 1
+        counts[1] += int(is_correct)
+        return {
+            "cat": cat,
+            "answered": state["answered"] + 1,
+            "score": state["score"] + int(is_correct),
+            "by_skill": by_skill,
+            "ability": [theta, se],
+            "response": {
+                "attempt_id": state["plan"]["attempt_id"],
+                "question_id": pending["question_id"],
+                "item_id": item["id"],
+                "index": pending["index"],
+                "pool_entry": pending["entry"],
+                "skill": item["skill"],
+                "item_snapshot": {key: item[key] for key in SNAPSHOT_FIELDS},
+                "correct_option": item["key"],
+                "selected_option": answer["selected_option"],
+                "is_correct": is_correct,
+                "presented_at": presented_at,
+                "answered_at": now,
+                "time_taken_s": max(0.0, (now - presented_at).total_seconds()),
+                "theta_before": state["ability"][0],
+                "theta_after": theta,
+                "se_after": se,
+            },
+            "last_feedback": Feedback(
+                question_id=pending["question_id"],
+                correct=is_correct,
+                correct_option=item["key"],
+                explanation=item["explanation"],
+                selected_option=answer["selected_option"],
+            ),
+        }
 
     async def select_question(state: AssessmentState) -> AssessmentState:
-        plan = state["plan"]
-        test = adaptive_test(questions, design_of(plan))
-        cat, _, se = replayed(test, state)
-        passed = clock() >= datetime.fromisoformat(plan["deadline"])
-        reason = test.stopping.reason(state["answered"], se, deadline_passed=passed)
+        plan, test, cat = state["plan"], test_of(state), state["cat"]
+        answer = state.get("answer") or {}
+        reason = test.stopping.reason(
+            state["answered"], float(cat.se[0]), deadline_passed=bool(answer.get("deadline_passed"))
+        )
         if reason is not None:
-            if prefetcher is not None:
-                prefetcher.discard(plan["attempt_id"])
+            if supply is not None:
+                supply.discard(plan["attempt_id"])
             return {"finish_reason": reason, "pending": None}
         index = state["answered"]
         entry = _next_entry(test, cat, plan, index)
         item = _item_for(test.pool.ids[entry], test.pool.reusable[entry], set(state["asked"]), plan, index)
-        if prefetcher is not None and plan.get("generator") == "llm":
-            stems = state.get("stems", [])
-            generated = await prefetcher.take(
-                Slot(plan["attempt_id"], index, entry), _request(test, plan, entry, stems)
-            )
-            item = generated.item or item
+        stems = state["stems"]
+        if supply is not None and plan.get("generator") == "llm":
+            supplied = await supply.take(Slot(plan["attempt_id"], index, entry), _request(test, plan, entry, stems))
+            item = supplied.item or item
             _prepare_next(test, state, entry, [*stems, item.stem])
         pending = PendingQuestion(
             question_id=question_id_for(plan["attempt_id"], index, item.id),
@@ -170,9 +205,9 @@ def build_assessment_graph(
             presented_at=clock().isoformat(),
             item=item.model_dump(mode="json"),
         )
-        return {"pending": pending, "asked": [*state["asked"], item.id], "stems": [*state.get("stems", []), item.stem]}
+        return {"pending": pending, "asked": [*state["asked"], item.id], "stems": [*stems, item.stem]}
 
-    def _next_entry(test: AdaptiveTest, cat: Any, plan: Plan, index: int) -> int:
+    def _next_entry(test: AdaptiveTest, cat: CatState, plan: Plan, index: int) -> int:
         return int(test.choose(cat, np.array([0]), np.random.default_rng([plan["attempt_id"], index]))[0])
 
     def _request(test: AdaptiveTest, plan: Plan, entry: int, stems: list[str]) -> Request:
@@ -188,15 +223,15 @@ def build_assessment_graph(
 
     def _prepare_next(test: AdaptiveTest, state: AssessmentState, entry: int, stems: list[str]) -> None:
         """Start generating the items that would follow a right and a wrong answer to this one."""
-        assert prefetcher is not None
+        assert supply is not None
         plan, index = state["plan"], state["answered"] + 1
         for right in (True, False):
-            after = {**state, "given": [*state.get("given", []), entry], "right": [*state.get("right", []), right]}
-            cat, _, se = replayed(test, after)  # type: ignore[arg-type]
-            if test.stopping.reason(index, se, deadline_passed=False) is not None:
+            after = state["cat"].copy()
+            test.record(after, np.array([0]), np.array([entry]), np.array([right]))
+            if test.stopping.reason(index, float(after.se[0]), deadline_passed=False) is not None:
                 continue
-            following = _next_entry(test, cat, plan, index)
-            prefetcher.prepare(Slot(plan["attempt_id"], index, following), _request(test, plan, following, stems))
+            following = _next_entry(test, after, plan, index)
+            supply.prepare(Slot(plan["attempt_id"], index, following), _request(test, plan, following, stems))
 
     def _item_for(entry_id: str, reusable: bool, asked: set[str], plan: Plan, index: int) -> Item:
         """The bank item itself, or a fresh variant of the family (seeded by attempt and position)."""
@@ -209,103 +244,50 @@ def build_assessment_graph(
             if variant.id not in asked:
                 return variant
 
-    def await_answer(state: AssessmentState) -> AssessmentState:
-        pending = state["pending"]
-        assert pending is not None
-        return {"answer": interrupt({"question_id": pending["question_id"]})}
-
-    async def grade(state: AssessmentState) -> AssessmentState:
+    def stop(state: AssessmentState) -> AssessmentState:
         answer = state["answer"] or {}
-        if answer.get("finish"):
-            return {"finish_reason": answer["finish"], "answer": None}
-        pending = state["pending"]
-        assert pending is not None
-        item = pending["item"]
-        is_correct = answer["selected_option"] == item["key"]
-        given, right = [*state.get("given", []), pending["entry"]], [*state.get("right", []), is_correct]
-        _, theta_after, se_after = replayed(
-            adaptive_test(questions, design_of(state["plan"])), {**state, "given": given, "right": right}
+        if supply is not None:
+            supply.discard(state["plan"]["attempt_id"])
+        return {"finish_reason": answer["finish"], "pending": None}
+
+    async def commit(state: AssessmentState) -> AssessmentState:
+        response = state.get("response")
+        finish = state.get("finish_reason")
+        result = None
+        if finish is not None:
+            reason = FinishReason(finish)
+            result = progress.Result(reason, max_score_for(reason, state["answered"], state["plan"]["max_questions"]))
+        pending = state.get("pending")
+        theta, se = state["ability"]
+        step = progress.Step(
+            attempt_id=state["plan"]["attempt_id"],
+            answered_before=state["answered"] - (response is not None),
+            answered=state["answered"],
+            score=state["score"],
+            theta=theta,
+            se=se,
+            pending_question=dict(pending) if pending is not None else None,
+            response=response,
+            result=result,
         )
-        now = clock()
-        async with database.transaction() as session:
-            stored = await attempts.record_response(
-                session,
-                {
-                    "attempt_id": state["plan"]["attempt_id"],
-                    "question_id": pending["question_id"],
-                    "item_id": item["id"],
-                    "index": pending["index"],
-                    "skill": item["skill"],
-                    "item_snapshot": {
-                        key: item[key] for key in ("stem", "options", "explanation", "difficulty", "family", "tags")
-                    },
-                    "correct_option": item["key"],
-                    "selected_option": answer["selected_option"],
-                    "is_correct": is_correct,
-                    "presented_at": datetime.fromisoformat(pending["presented_at"]),
-                    "answered_at": now,
-                    "time_taken_s": max(0.0, (now - datetime.fromisoformat(pending["presented_at"])).total_seconds()),
-                    "theta_before": state.get("ability", [0.0])[0],
-                    "theta_after": theta_after,
-                    "se_after": se_after,
-                },
-            )
-        # The session passes the attempt's current deadline (extra time may have been granted since).
-        plan = {**state["plan"], "deadline": answer.get("deadline", state["plan"]["deadline"])}
-        by_skill = {skill: list(counts) for skill, counts in state["by_skill"].items()}
-        counts = by_skill.setdefault(item["skill"], [0, 0])
-        counts[0] += 1
-        counts[1] += int(stored.is_correct)
-        return {
-            "plan": plan,  # type: ignore[typeddict-item]
-            "answer": None,
-            "pending": None,
-            "answered": state["answered"] + 1,
-            "score": state["score"] + int(stored.is_correct),
-            "by_skill": by_skill,
-            "given": given,
-            "right": right,
-            "ability": [theta_after, se_after],
-            "last_feedback": Feedback(
-                question_id=pending["question_id"],
-                correct=stored.is_correct,
-                correct_option=stored.correct_option,
-                explanation=item["explanation"],
-                selected_option=stored.selected_option,
-            ),
-        }
+        if not await progress.commit(database, step, clock()):
+            raise Overtaken(state["plan"]["attempt_id"])
+        return {"finished": result is not None, "response": None, "answer": None}
 
-    async def finalize(state: AssessmentState) -> AssessmentState:
-        reason = FinishReason(state["finish_reason"] or FinishReason.COMPLETED)
-        theta, se = state.get("ability", [0.0, 1.0])
-        max_score = max_score_for(reason, state["answered"], state["plan"]["max_questions"])
-        async with database.transaction() as session:
-            await attempts.finalize_attempt(
-                session,
-                state["plan"]["attempt_id"],
-                reason=reason,
-                score=state["score"],
-                max_score=max_score,
-                theta=theta,
-                se=se,
-                now=clock(),
-            )
-        return {"finished": True, "pending": None}
-
-    def after_select(state: AssessmentState) -> Literal["await_answer", "finalize"]:
-        return "finalize" if state.get("finish_reason") else "await_answer"
-
-    def after_grade(state: AssessmentState) -> Literal["select_question", "finalize"]:
-        return "finalize" if state.get("finish_reason") else "select_question"
+    def route(state: AssessmentState) -> Literal["grade", "select_question", "stop"]:
+        answer = state.get("answer")
+        if answer is None:
+            return "select_question"
+        return "stop" if answer.get("finish") else "grade"
 
     builder = StateGraph(AssessmentState)
-    builder.add_node("select_question", select_question)
-    builder.add_node("await_answer", await_answer)
     builder.add_node("grade", grade)
-    builder.add_node("finalize", finalize)
-    builder.add_edge(START, "select_question")
-    builder.add_conditional_edges("select_question", after_select)
-    builder.add_edge("await_answer", "grade")
-    builder.add_conditional_edges("grade", after_grade)
-    builder.add_edge("finalize", END)
-    return builder.compile(checkpointer=checkpointer)
+    builder.add_node("select_question", select_question)
+    builder.add_node("stop", stop)
+    builder.add_node("commit", commit)
+    builder.add_conditional_edges(START, route)
+    builder.add_edge("grade", "select_question")
+    builder.add_edge("select_question", "commit")
+    builder.add_edge("stop", "commit")
+    builder.add_edge("commit", END)
+    return builder.compile()

@@ -20,8 +20,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from domain.scoring import percentage
-from generation.client import ChatModel
 from graphs.chat_phrasing import phrase
+from llm.client import ChatModel
 from persistence import catalog, results
 from persistence.catalog import CandidateTest
 from persistence.database import Database

@@ -17,7 +17,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from generation.client import ChatModel, ModelError
+from llm.client import ChatModel, ModelError
 
 if TYPE_CHECKING:
     from graphs.chat import TestFacts

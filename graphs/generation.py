@@ -18,10 +18,10 @@ from typing import Any, Literal, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from generation.checks import flaw_problems, schema_problems
-from generation.client import ChatModel, ModelError
-from generation.duplicates import StemIndex
-from generation.prompts import DRAFT_SCHEMA, SOLVE_SCHEMA, Target, draft_messages, solve_messages
+from llm.checks import flaw_problems, schema_problems
+from llm.client import ChatModel, ModelError
+from llm.duplicates import StemIndex
+from llm.prompts import DRAFT_SCHEMA, SOLVE_SCHEMA, Target, draft_messages, solve_messages
 
 DRAFT_TEMPERATURE = 0.8
 SOLVE_TEMPERATURE = 0.0

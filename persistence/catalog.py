@@ -138,6 +138,18 @@ async def _extend_attempt_in_progress(
         attempt.deadline = attempt_deadline(attempt.started_at, test.duration_minutes, extra_time_minutes)
 
 
+async def deadlines_in_progress(
+    session: AsyncSession, test_id: int, user_ids: Sequence[int]
+) -> Sequence[tuple[int, datetime]]:
+    """(attempt id, deadline) of these candidates' attempts in progress on the test."""
+    rows = await session.execute(
+        select(Attempt.id, Attempt.deadline).where(
+            Attempt.test_id == test_id, Attempt.user_id.in_(user_ids), Attempt.status == AttemptStatus.IN_PROGRESS
+        )
+    )
+    return [(attempt_id, deadline) for attempt_id, deadline in rows.all()]
+
+
 async def list_applications(
     session: AsyncSession, test_id: int, user_ids: Sequence[int] | None = None
 ) -> Sequence[CandidateApplication]:

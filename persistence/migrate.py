@@ -43,11 +43,8 @@ def _in_worker_thread(function, *args: object) -> None:  # type: ignore[no-untyp
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Apply the migrations, then create the LangGraph checkpointer's tables beside them."""
-    from persistence.checkpoints import setup_checkpoints
-
+    """Apply the migrations."""
     _in_worker_thread(command.upgrade, alembic_config(database_url), revision)
-    _in_worker_thread(setup_checkpoints, database_url)
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:

@@ -179,6 +179,10 @@ class Attempt(Base):
     max_score: Mapped[int] = mapped_column(Integer, default=0)
     ability_theta: Mapped[float | None] = mapped_column(Float)
     ability_se: Mapped[float | None] = mapped_column(Float)
+    # Progress, written with each response in one transaction (persistence.progress): the answers counted
+    # (the guard of that write), and the question waiting for an answer, exactly as shown.
+    answered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pending_question: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     responses: Mapped[list[Response]] = relationship(
         lazy="raise", order_by="Response.index", cascade="all, delete-orphan"
@@ -208,6 +212,7 @@ class Response(Base):
     theta_before: Mapped[float | None] = mapped_column(Float)
     theta_after: Mapped[float | None] = mapped_column(Float)
     se_after: Mapped[float | None] = mapped_column(Float)
+    pool_entry: Mapped[int | None] = mapped_column(Integer)  # where in the test's item pool it came from
 
     @property
     def stem(self) -> str:

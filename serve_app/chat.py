@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, WebSocket
 
 from domain.errors import Refused
-from serve_app import protocol
 from serve_app.connection import ProtocolConnection
+from wire import protocol
 
 router = APIRouter()
 

@@ -19,10 +19,10 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from domain.errors import AuthenticationFailed, Refused
 from persistence.models import User
-from serve_app import protocol
 from serve_app.connection_table import ConnectionFigures
 from serve_app.rate_limit import TokenBucket
 from serve_app.state import ReplicaState
+from wire import protocol
 
 logger = logging.getLogger(__name__)
 

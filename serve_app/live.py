@@ -3,6 +3,7 @@
 The ingress is stateless: it authenticates, opens or resumes the attempt in the database, asks the
 registry once where the session lives, and then relays messages to that host. Writes that must finish
 are done by the host actor, which the socket's cancellation (a client that disconnects) does not reach.
+Frames the host pushes arrive through the replica's one poll per host (serve_app.host_events).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from actors.host import TAKEN_OVER
 from domain.enums import Role
 from domain.errors import Refused
 from persistence import attempts
-from serve_app import protocol
 from serve_app.connection import CloseConnection, ProtocolConnection
+from serve_app.host_events import Follower
 from serve_app.schemas import MAX_RECORD_ID
 from serve_app.state import ReplicaState
+from wire import protocol
 
 logger = logging.getLogger(__name__)
 HOST_CALL_RETRIES = 3  # a host that died is replaced by the registry; a few tries ride out a burst of deaths
@@ -43,7 +45,6 @@ class AssessmentConnection(ProtocolConnection):
         self.attempt_id: int | None = None
         self.host_id: str | None = None
         self.host: ActorHandle | None = None
-        self.watcher: asyncio.Task[None] | None = None
 
     async def on_connect(self) -> None:
         raw = self.websocket.query_params.get("test_id", "")
@@ -79,8 +80,7 @@ class AssessmentConnection(ProtocolConnection):
                 raise Refused("unknown_type", "chat_message belongs on /ws/chat")
 
     async def on_disconnect(self) -> None:
-        if self.watcher is not None:
-            self.watcher.cancel()
+        self.state.host_events.unfollow(self.connection_id)
         if self.host is not None and self.attempt_id is not None:
             self.host.detach.remote(self.attempt_id, self.connection_id)
 
@@ -93,10 +93,12 @@ class AssessmentConnection(ProtocolConnection):
         if self.figures is not None:
             self.figures.attempt_id = self.attempt_id
         logger.info("attempt %s", "resumed" if opened.resumed else "started", extra=self.log_context())
-        frames = await self.call_host(lambda host: host.start.remote(self.attempt_id, self.connection_id, request_id))
+        replica_id = self.state.host_events.replica_id
+        frames = await self.call_host(
+            lambda host: host.start.remote(self.attempt_id, self.connection_id, replica_id, request_id)
+        )
         await self.send_all(frames)
-        if self.watcher is None:
-            self.watcher = asyncio.create_task(self.watch_events())
+        self.follow_host_events()
 
     async def current_state(self) -> str:
         attempt_id = self.attempt_id
@@ -138,8 +140,13 @@ class AssessmentConnection(ProtocolConnection):
                 if retry == HOST_CALL_RETRIES:
                     raise
                 host_id, host = await self.locate(attempt_id, host_id)
+                if own and self.host is not None:  # attached before: the new host takes over the pushes
+                    await host.attach.remote(attempt_id, self.connection_id, self.state.host_events.replica_id)
         if own:
+            moved = host_id != self.host_id and self.host is not None
             self.host_id, self.host = host_id, host
+            if moved:
+                self.follow_host_events()
         return result
 
     async def locate(self, attempt_id: int, failed_host_id: str | None = None) -> tuple[str, ActorHandle]:
@@ -156,18 +163,24 @@ class AssessmentConnection(ProtocolConnection):
                     raise
                 await asyncio.sleep(0.2)
 
-    async def watch_events(self) -> None:
-        """Relay frames the host pushes (the deadline passing) and close on a takeover."""
-        while True:
-            try:
-                frame = await self.call_host(lambda host: host.next_event.remote(self.attempt_id, self.connection_id))
-            except ray.exceptions.RayActorError:
-                continue
-            if frame == TAKEN_OVER:
-                await self.close(protocol.CLOSE_TAKEN_OVER, "another connection took over this attempt")
-                return
-            if frame:
-                await self.send(frame)
+    def follow_host_events(self) -> None:
+        assert self.host_id is not None and self.host is not None
+        follower = Follower(self.host_id, self.pushed, self.reattach)
+        self.state.host_events.follow(self.connection_id, self.host_id, self.host, follower)
+
+    async def pushed(self, frame: str) -> None:
+        """A frame the host pushed: the deadline's result, or word that another connection took over."""
+        if frame == TAKEN_OVER:
+            await self.close(protocol.CLOSE_TAKEN_OVER, "another connection took over this attempt")
+        else:
+            await self.send(frame)
+
+    async def reattach(self) -> None:
+        """The host died: attach to the session's new host, so its pushes and deadline follow."""
+        assert self.attempt_id is not None
+        self.host_id, self.host = await self.locate(self.attempt_id, self.host_id)
+        await self.host.attach.remote(self.attempt_id, self.connection_id, self.state.host_events.replica_id)
+        self.follow_host_events()
 
 
 @router.websocket("/ws/assessment")

@@ -16,9 +16,9 @@ from fastapi import APIRouter, WebSocket
 from domain.enums import Role
 from domain.errors import NotFound, Refused
 from persistence import catalog
-from serve_app import protocol
 from serve_app.connection import ProtocolConnection
 from serve_app.schemas import MAX_RECORD_ID
+from wire import protocol
 
 router = APIRouter()
 LONG_POLL_S = 20.0
@@ -41,7 +41,7 @@ class MonitorConnection(ProtocolConnection):
                     await catalog.get_test(session, self.test_id)
             except NotFound:
                 await self.refuse("not_eligible", f"test {self.test_id} not found")
-        cursor = await self.state.registry.activity_cursor.remote()
+        cursor = await self.state.registry.watch.remote(self.test_id)
         await self.send_auth_success()
         self.relay = asyncio.create_task(self.relay_events(cursor))
 

@@ -14,12 +14,13 @@ from ray.actor import ActorHandle
 from actors.connection_directory import REPORT_INTERVAL_S
 from actors.registry import RegistryConfig, get_registry
 from config.settings import Settings
-from generation.client import ChatModel
 from generation.endpoint import ModelEndpoint
 from graphs.chat import build_chat_graph
+from llm.client import ChatModel
 from persistence.database import Database
 from questions.source import QuestionSource
 from serve_app.connection_table import ConnectionTable
+from serve_app.host_events import HostEvents
 from serve_app.metrics import ReplicaMetrics
 from serve_app.tokens import TokenService
 
@@ -31,6 +32,7 @@ class ReplicaState:
     tokens: TokenService
     questions: QuestionSource
     connections: ConnectionTable
+    host_events: HostEvents
     metrics: ReplicaMetrics
     registry: ActorHandle
     chat: CompiledStateGraph[Any, Any, Any, Any]
@@ -49,6 +51,7 @@ class ReplicaState:
             tokens=TokenService.from_settings(settings),
             questions=QuestionSource(),
             connections=connections,
+            host_events=HostEvents(connections.replica_id),
             metrics=ReplicaMetrics(connections.by_endpoint),
             registry=get_registry(RegistryConfig.from_settings(settings)),
             chat=build_chat_graph(database, chat_model, settings.llm_budget_s),
@@ -70,6 +73,7 @@ class ReplicaState:
         await self.registry.report_connections.remote(self.connections.replica_id, self.connections.rows())
 
     async def close(self) -> None:
+        self.host_events.close()
         if self._reporter is not None:
             self._reporter.cancel()
             with contextlib.suppress(Exception):

@@ -88,6 +88,7 @@ class LiveCandidate:
         self.registry = registry
         self.attempt_id = attempt_id
         self.connection_id = uuid.uuid4().hex
+        self.replica_id = f"simulated-{self.connection_id}"  # an ingress replica of its own: its pushes only
         self.host: ActorHandle | None = None
 
     async def call(self, method: str, *arguments: Any) -> Any:
@@ -96,7 +97,13 @@ class LiveCandidate:
         return await getattr(self.host, method).remote(self.attempt_id, *arguments)
 
     async def start(self) -> list[dict[str, Any]]:
-        return [json.loads(frame) for frame in await self.call("start", self.connection_id)]
+        return [json.loads(frame) for frame in await self.call("start", self.connection_id, self.replica_id)]
+
+    async def pushed(self, wait_s: float) -> list[dict[str, Any]]:
+        """The frames the host pushed to this candidate (waiting up to `wait_s` for the first)."""
+        assert self.host is not None
+        frames = await self.host.next_events.remote(self.replica_id, wait_s)
+        return [json.loads(frame) for connection_id, frame in frames if connection_id == self.connection_id]
 
     async def reconnect(self) -> list[dict[str, Any]]:
         await self.call("detach", self.connection_id)

@@ -14,6 +14,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +264,21 @@ async def execute_sql(database_url: str, statement: Any) -> Any:
             return result.scalar() if statement.is_select else None
     finally:
         await database.dispose()
+
+
+async def move_deadline(server: Server, attempt_id: int, deadline: datetime) -> None:
+    """Move an attempt's deadline as the platform does (extra time): stored, then the live session told."""
+    import ray
+    from sqlalchemy import update
+
+    from actors.registry import NAMESPACE, registry_name
+    from persistence.models import Attempt
+
+    await execute_sql(
+        server.settings.database_url, update(Attempt).where(Attempt.id == attempt_id).values(deadline=deadline)
+    )
+    registry = ray.get_actor(registry_name(server.settings.database_url), namespace=NAMESPACE)
+    await registry.set_deadline.remote(attempt_id, deadline)
 
 
 async def start_then_pass_the_deadline(server: Server, live: Any) -> int:

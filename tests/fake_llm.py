@@ -26,8 +26,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from generation.prompts import DRAFT_SYSTEM, SOLVE_SYSTEM
 from graphs.chat_phrasing import COMPOSED_MARKER
+from llm.prompts import DRAFT_SYSTEM, SOLVE_SYSTEM
 
 ARITHMETIC = re.compile(r"print\((\d+) \* (\d+) \+ (\d+)\)")
 LETTERS = "abcd"

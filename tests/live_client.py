@@ -10,7 +10,7 @@ import websockets
 from jsonschema import Draft202012Validator
 from websockets.asyncio.client import ClientConnection
 
-from serve_app.protocol import ERROR_CODES, json_schema
+from wire.protocol import ERROR_CODES, json_schema
 
 # The server frames of /ws/assessment (DESIGN.md section 4).
 PINNED_SERVER_TYPES = {

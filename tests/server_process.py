@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cli.server_slot import ServerSlot
+
 ASSESS = str(Path(sys.executable).with_name("assess"))
 
 
@@ -18,6 +20,7 @@ class ServerProcess:
         self.ray_dir = ray_dir
         self.arguments = arguments
         self.process: subprocess.Popen[str] | None = None
+        self.slot = ServerSlot(int(env["ASSESS_PORT"])) if "--address" not in arguments else None
         self.haproxies_before: set[int] = set()
         self.log = Path(ray_dir + ".log")
 
@@ -51,7 +54,15 @@ class ServerProcess:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         assert self.process.wait(timeout=120) == 0, self.log.read_text()[-3000:]
-        self.kill_everything()  # only leftovers a clean stop may leave (Ray's HAProxy runs outside it)
+        if self.slot is not None:  # a clean stop ends everything it started, HAProxy included
+            assert self.slot.clean_up_leftovers() == [], "a graceful stop left processes running"
+        self.kill_everything()
+
+    def kill_the_server_alone(self) -> None:
+        """SIGKILL to the `assess serve` process only, as the OOM killer does: nothing else is cleaned up."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=60)
 
     def kill_everything(self) -> None:
         """SIGKILL to the server's process group and to every process of its Ray cluster."""
@@ -60,6 +71,8 @@ class ServerProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=60)
         subprocess.run(["pkill", "-9", "-f", self.ray_dir], check=False)
+        if self.slot is not None:  # a local server keeps its Ray cluster and HAProxy under its slot
+            subprocess.run(["pkill", "-9", "-f", str(self.slot.directory) + "/"], check=False)
         for pid in haproxy_pids() - self.haproxies_before:  # Ray's HAProxy runs outside its temp dir
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

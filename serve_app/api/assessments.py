@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, BackgroundTasks, status
 
 from domain.enums import GeneratorKind, TestStatus
 from domain.errors import InvalidRequest
@@ -79,10 +79,18 @@ async def update_test(
 
 @router.post("/{test_id}/candidates", response_model=list[ApplicationRead])
 async def add_candidates(
-    test_id: IdInPath, body: CandidatesAdd, _: StaffUser, session: SessionDep
+    test_id: IdInPath,
+    body: CandidatesAdd,
+    _: StaffUser,
+    session: SessionDep,
+    state: StateDep,
+    after_commit: BackgroundTasks,
 ) -> list[ApplicationRead]:
     test = await catalog.get_test(session, test_id)
     applications = await catalog.add_candidates(session, test, body.user_ids, body.extra_time_minutes)
+    # Extra time moves the deadlines of attempts in progress: their live sessions hear of it once stored.
+    for attempt_id, deadline in await catalog.deadlines_in_progress(session, test.id, body.user_ids):
+        after_commit.add_task(state.registry.set_deadline.remote, attempt_id, deadline)
     return [application_view(application) for application in applications]
 
 

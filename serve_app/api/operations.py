@@ -8,9 +8,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
-from serve_app import protocol
 from serve_app.dependencies import StateDep
 from serve_app.schemas import Health
+from wire import protocol
 
 router = APIRouter(tags=["operations"])
 CLUSTER_FIGURES_TIMEOUT_S = 5.0

@@ -6,7 +6,6 @@ other session alone, and they all go on answering and resuming."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,9 +50,7 @@ async def scenario(url: str, registry: Any) -> dict[str, Any]:
         # The passes may split the work (a slow machine detaches across several): count their totals.
         while not swept_them_all(totals := await registry.sweep_report.remote()):
             await asyncio.sleep(0.2)  # pytest-timeout bounds a sweep that never does it
-        pushed = [
-            json.loads(await candidate.call("next_event", candidate.connection_id)) for candidate, _ in overdue[:10]
-        ]
+        pushed = [frame for candidate, _ in overdue[:10] for frame in await candidate.pushed(wait_s=30.0)]
         answered = [await candidate.answer(question["question_id"], "a") for candidate, question in rest[:SAMPLE]]
         resumed = [await candidate.reconnect() for candidate, _ in detached[:20]]
         return {
@@ -86,6 +83,7 @@ def test_the_sweep_keeps_working_with_thousands_of_live_sessions(ray_serve, back
     for attempt_id, status in seen["statuses"].items():
         expected = ("expired", "time_expired") if attempt_id in seen["overdue"] else ("in_progress", None)
         assert status == expected, (attempt_id, status)
+    assert len(seen["pushed"]) == 10
     for frame in seen["pushed"]:
         assert (frame["type"], frame["reason"]) == ("assessment_completed", "time_expired"), frame
     for frames in seen["answered"]:

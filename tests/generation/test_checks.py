@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from generation.checks import Draft, flaw_problems, schema_problems
-from generation.duplicates import StemIndex
+from llm.checks import Draft, flaw_problems, schema_problems
+from llm.duplicates import StemIndex
 from questions.source import QuestionSource
 
 GOOD = {

@@ -11,9 +11,9 @@ import pytest
 from conftest import make_database_url
 from fake_llm import FakeModel
 
-from generation.client import ChatModel
-from generation.prompts import PROMPT_VERSION, Target
 from generation.service import Generated, ItemGenerator
+from llm.client import ChatModel
+from llm.prompts import PROMPT_VERSION, Target
 from persistence.database import Database
 from persistence.migrate import upgrade
 from persistence.models import Item as ItemRow

@@ -15,14 +15,6 @@ from persistence.migrate import current_revision, downgrade, upgrade
 from persistence.models import Attempt, Base, CandidateApplication, Response, Test, User
 
 TABLES = {"users", "tests", "candidate_applications", "attempts", "responses", "items"}
-# The LangGraph checkpointer's own tables, created beside ours by `upgrade` (names differ by backend).
-CHECKPOINT_TABLES = {
-    "checkpoints",
-    "writes",
-    "checkpoint_blobs",
-    "checkpoint_writes",
-    "checkpoint_migrations",
-}
 
 
 @pytest.fixture
@@ -42,13 +34,13 @@ def table_names(url: str) -> set[str]:
         finally:
             await database.dispose()
 
-    return asyncio.run(names()) - {"alembic_version"} - CHECKPOINT_TABLES
+    return asyncio.run(names()) - {"alembic_version"}
 
 
 def test_migrations_go_up_from_empty_down_and_up_again(empty_database: str) -> None:
     assert table_names(empty_database) == set()
     upgrade(empty_database)
-    assert current_revision(empty_database) == "0001"
+    assert current_revision(empty_database) == "0002"
     assert table_names(empty_database) == TABLES == set(Base.metadata.tables)
     downgrade(empty_database)
     assert current_revision(empty_database) is None

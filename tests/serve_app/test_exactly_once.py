@@ -5,7 +5,10 @@ databases) and checks the invariants after every step:
 - one response row per answered question, and the stored option is the first one acknowledged;
 - the score the server reports equals the number of correct rows;
 - no key material before an answer (every frame goes through LiveClient's check);
-- progress only moves forward, one question per new answer.
+- progress only moves forward, one question per new answer;
+- the ability estimate stored with each row, the attempt's estimate and the question waiting are what
+  the adaptive core gives for the stored rows (recomputed here from the rows alone): the estimate, the
+  next item, the score and the stored answers never drift apart, however the messages raced.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import numpy as np
 import pytest
 import websockets
 from conftest import Server
@@ -22,8 +26,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from live_client import LiveClient, ws_url
 from sqlalchemy import select
 
+from adaptive.assembly import TestDesign, adaptive_test
 from persistence.database import Database
-from persistence.models import Response
+from persistence.models import Attempt, Response, Test
+from questions.source import QuestionSource
 
 pytestmark = pytest.mark.websocket
 OPTIONS = st.sampled_from(["a", "b", "c", "d"])
@@ -41,6 +47,44 @@ async def stored_rows(server: Server, attempt_id: int) -> list[tuple[str, str, b
             return [(str(q), str(o), bool(c)) for q, o, c in result.all()]
     finally:
         await database.dispose()
+
+
+async def check_estimates_and_next_item(server: Server, attempt_id: int) -> None:
+    """Replay the stored rows through the adaptive core and compare with what the server stored."""
+    database = Database(server.settings.database_url)
+    try:
+        async with database.transaction() as session:
+            attempt = await session.get(Attempt, attempt_id)
+            assert attempt is not None
+            test = await session.get(Test, attempt.test_id)
+            rows = (
+                await session.execute(
+                    select(Response.pool_entry, Response.is_correct, Response.theta_after, Response.se_after)
+                    .where(Response.attempt_id == attempt_id)
+                    .order_by(Response.index)
+                )
+            ).all()
+    finally:
+        await database.dispose()
+    assert test is not None
+    definition = {
+        "skills": test.skills,
+        "max_questions": attempt.max_questions,
+        "min_questions": test.min_questions,
+        "se_target": test.se_target,
+    }
+    adaptive = adaptive_test(QuestionSource(), TestDesign.from_definition(definition))
+    cat = adaptive.begin(1)
+    for entry, correct, theta_after, se_after in rows:
+        adaptive.record(cat, np.array([0]), np.array([entry]), np.array([correct]))
+        assert (theta_after, se_after) == (round(float(cat.theta[0]), 4), round(float(cat.se[0]), 4))
+    assert attempt.answered == len(rows)
+    if rows:
+        assert (attempt.ability_theta, attempt.ability_se) == (rows[-1].theta_after, rows[-1].se_after)
+    if attempt.pending_question is not None:
+        expected = adaptive.choose(cat, np.array([0]), np.random.default_rng([attempt_id, len(rows)]))[0]
+        assert attempt.pending_question["entry"] == int(expected)
+        assert attempt.pending_question["index"] == len(rows)
 
 
 def test_random_message_sequences_keep_every_answer_exactly_once(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
@@ -187,6 +231,11 @@ def test_random_message_sequences_keep_every_answer_exactly_once(server, make_li
             assert self.answered == len(rows)
             if self.score is not None:
                 assert self.score == sum(correct for _, _, correct in rows)
+
+        @invariant()
+        def the_estimate_and_the_next_item_follow_from_the_stored_rows(self) -> None:
+            if self.attempt_id is not None:
+                self.run(check_estimates_and_next_item(server, self.attempt_id))
 
     run_state_machine_as_test(
         Candidate,

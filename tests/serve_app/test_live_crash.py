@@ -1,7 +1,8 @@
-"""kill -9 of the whole server (driver, Serve, actors, the Ray cluster itself) in the middle of an attempt.
+"""kill -9 of `assess serve` alone in the middle of an attempt, as the OOM killer does it, and a graceful stop.
 
 The server under test is a separate `assess serve` process tree with a Ray cluster of its own (its own
-temp dir), so that it can be killed whole without touching the test session's cluster.
+temp dir). Only the `assess serve` process is killed: what it started (Ray's processes, HAProxy) is left
+as the crash leaves it, and the same command must start again on the same port and database.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def crashable(backend: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, dic
 
 @pytest.mark.parametrize("stop", ["kill -9", "graceful"])
 def test_stopping_the_whole_server_with_twenty_candidates_in_flight(crashable, stop: str) -> None:  # type: ignore[no-untyped-def]
-    """kill -9 of every process (or a SIGTERM to `assess serve`) mid-assessment; five attempts' deadlines
+    """kill -9 of `assess serve` (or a SIGTERM to it) mid-assessment; five attempts' deadlines
     pass during the outage. After the restart every acknowledged answer is stored once, the others resume
     where they were with the time they had (tests/fleet.py checks every resume) and finish; the five are
     finalized as time_expired."""
@@ -90,7 +91,7 @@ def test_stopping_the_whole_server_with_twenty_candidates_in_flight(crashable, s
             if any(run.done() for run in runs):
                 await asyncio.gather(*runs)
             await asyncio.sleep(0.05)
-        outage = server_process.kill_everything if stop == "kill -9" else server_process.stop_gracefully
+        outage = server_process.kill_the_server_alone if stop == "kill -9" else server_process.stop_gracefully
         await asyncio.to_thread(outage)
         if stop == "graceful":  # the hosts finished their writes in progress before the cluster stopped
             assert "Drained" in server_process.log.read_text(), server_process.log.read_text()[-3000:]

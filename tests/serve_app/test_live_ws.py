@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import websockets
-from conftest import Server, execute_sql
+from conftest import Server, execute_sql, move_deadline
 from live_client import LiveClient, ws_url
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from domain.enums import Role
 from persistence.models import Attempt, Response
@@ -378,8 +378,7 @@ def test_answers_after_the_deadline_are_refused_and_the_attempt_finalized(server
     async def scenario() -> int:
         client = await connected(server, live)
         started, question = await client.start()
-        past = datetime.now(UTC) - timedelta(seconds=5)
-        await execute(server, update(Attempt).where(Attempt.id == started["attempt_id"]).values(deadline=past))
+        await move_deadline(server, started["attempt_id"], datetime.now(UTC) - timedelta(seconds=5))
         await client.send("submit_answer", question_id=question["question_id"], selected_option="a")
         assert (await client.expect("error"))["code"] == "time_expired"
         completed = await client.expect("assessment_completed")

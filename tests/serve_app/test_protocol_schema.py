@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from live_client import PINNED_SERVER_TYPES, SERVER_MESSAGE, LiveClient, ws_url
 
-from serve_app import protocol
+from wire import protocol
 
 pytestmark = pytest.mark.websocket
 

@@ -25,7 +25,7 @@ from live_client import PINNED_SERVER_TYPES, LiveClient, ws_url
 from sqlalchemy import func, select
 
 from persistence.models import Response
-from serve_app.protocol import CLIENT_TYPES, MAX_FRAME_BYTES
+from wire.protocol import CLIENT_TYPES, MAX_FRAME_BYTES
 
 pytestmark = pytest.mark.websocket
 

@@ -1,0 +1,169 @@
+"""The durable progress of a live attempt: one transaction per step, and the rows a session is rebuilt from.
+
+A step of a live session (the first question shown, an answer graded and the next question chosen, the
+attempt finished) is committed as one transaction: the response row, if there is one, and the attempt's
+progress (the answers counted, the score, the ability estimate, the question now waiting, or the result).
+The write is guarded by the count the session started the step from, so two writers (a host that died
+and its replacement, racing) never both advance an attempt: the loser's transaction changes nothing and it
+rebuilds from what the winner stored. Nothing else holds a copy of this state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.enums import ApplicationStatus, AttemptStatus, FinishReason
+from persistence.database import Database
+from persistence.models import Attempt, CandidateApplication, Response, Test
+
+FINISHED_STATUS = {
+    FinishReason.COMPLETED: AttemptStatus.COMPLETED,
+    FinishReason.PRECISION_REACHED: AttemptStatus.COMPLETED,
+    FinishReason.TIME_EXPIRED: AttemptStatus.EXPIRED,
+    FinishReason.ABANDONED: AttemptStatus.ABANDONED,
+}
+
+
+@dataclass(frozen=True)
+class AnsweredRow:
+    """What a rebuilt session needs of one stored response."""
+
+    question_id: str
+    item_id: str
+    index: int
+    skill: str
+    is_correct: bool
+    pool_entry: int | None  # None for responses stored before revision 0002
+    family: str | None
+    stem: str
+
+
+@dataclass(frozen=True)
+class StoredAttempt:
+    attempt: Attempt
+    test: Test
+    responses: Sequence[AnsweredRow]
+
+
+@dataclass(frozen=True)
+class Result:
+    reason: FinishReason
+    max_score: int
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step's write. `answered_before` is the count the session started from: the write's guard."""
+
+    attempt_id: int
+    answered_before: int
+    answered: int
+    score: int
+    theta: float
+    se: float
+    pending_question: dict[str, Any] | None
+    response: dict[str, Any] | None = None
+    result: Result | None = None
+
+
+async def load(database: Database, attempt_id: int) -> StoredAttempt | None:
+    """The attempt, its test and its responses in order: everything a session is rebuilt from."""
+    async with database.transaction() as session:
+        attempt = await session.get(Attempt, attempt_id, populate_existing=True)
+        if attempt is None:
+            return None
+        test = await session.get(Test, attempt.test_id)
+        assert test is not None
+        rows = await session.execute(
+            select(
+                Response.question_id,
+                Response.item_id,
+                Response.index,
+                Response.skill,
+                Response.is_correct,
+                Response.pool_entry,
+                Response.item_snapshot,
+            )
+            .where(Response.attempt_id == attempt_id)
+            .order_by(Response.index)
+        )
+        responses = [
+            AnsweredRow(
+                question_id,
+                item_id,
+                index,
+                skill,
+                bool(correct),
+                entry,
+                snapshot.get("family"),
+                str(snapshot.get("stem", "")),
+            )
+            for question_id, item_id, index, skill, correct, entry, snapshot in rows.all()
+        ]
+    return StoredAttempt(attempt, test, responses)
+
+
+async def deadline_of(database: Database, attempt_id: int) -> datetime | None:
+    """The attempt's deadline as stored now (extra time may have moved it)."""
+    async with database.transaction() as session:
+        deadline: datetime | None = await session.scalar(select(Attempt.deadline).where(Attempt.id == attempt_id))
+        return deadline
+
+
+async def commit(database: Database, step: Step, now: datetime) -> bool:
+    """Store the step in one transaction; False (and nothing stored) if the attempt is no longer where the
+    step began: another writer advanced or finished it first."""
+    try:
+        async with database.transaction() as session:
+            if not await _advance(session, step, now):
+                raise _Overtaken
+            if step.response is not None:
+                await session.execute(insert(Response).values(**step.response))
+            if step.result is not None:
+                application = select(Attempt.application_id).where(Attempt.id == step.attempt_id)
+                await session.execute(
+                    update(CandidateApplication)
+                    .where(CandidateApplication.id == application.scalar_subquery())
+                    .values(status=ApplicationStatus.COMPLETED)
+                )
+    except _Overtaken:
+        return False
+    return True
+
+
+class _Overtaken(Exception):
+    """The guard matched no row: roll the step back."""
+
+
+async def _advance(session: AsyncSession, step: Step, now: datetime) -> bool:
+    values: dict[str, Any] = {
+        "answered": step.answered,
+        "score": step.score,
+        "ability_theta": step.theta,
+        "ability_se": step.se,
+        "pending_question": step.pending_question,
+    }
+    if step.result is not None:
+        values |= {
+            "status": FINISHED_STATUS[step.result.reason],
+            "finish_reason": step.result.reason,
+            "finished_at": now,
+            "max_score": step.result.max_score,
+        }
+    guard = [
+        Attempt.id == step.attempt_id,
+        Attempt.answered == step.answered_before,
+        Attempt.status == AttemptStatus.IN_PROGRESS,
+    ]
+    if step.response is None and step.result is None:
+        guard.append(Attempt.pending_question.is_(None))  # showing a first question: only once
+    result = await session.execute(
+        update(Attempt).where(*guard).values(**values).execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
