@@ -1,1 +1,2 @@
-"""Ray actors: the cluster connection now; the session hosts and the registry of the live path next."""
+"""Ray actors of the live path: the session hosts (each holding thousands of assessment sessions), the
+registry that places and supervises them, and joining or starting the cluster they run on."""

@@ -4,11 +4,13 @@ A fresh Ray cluster (2 CPUs) serves the application on SQLite (or --database-url
 are invited to one test and each keeps a WebSocket open for the whole run: start, answer after a think
 time (uniform around --think-s), and begin the next attempt when one ends. Printed at the end:
 answers per second, p50/p99/max answer round trip (submit to feedback), error frames and unexpected
-closes (goal: zero), connections held, and the server's resident memory (every Ray process of the
-cluster) once all candidates were in and at the end (goal: flat).
+closes (goal: zero), connections held, whether every acknowledged answer is stored exactly once, and the
+server's resident memory (every server process: bench/server_processes.py) before anyone connected,
+once all candidates were in (per session: the difference over N) and at the end (goal: flat). The
+ingress is `--ingress` (HAProxy by default, with the file and connection limits `assess serve` sets).
 
-    .venv/bin/python bench/soak.py --candidates 1000 --minutes 10
-    .venv/bin/python bench/soak.py --candidates 200 --minutes 1 --think-s 5
+    .venv/bin/python bench/soak.py --candidates 5000 --minutes 10 --think-s 30
+    .venv/bin/python bench/soak.py --candidates 200 --minutes 1 --think-s 5 --ingress proxy
 """
 
 import argparse
@@ -23,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import psutil
 import websockets
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -31,6 +32,8 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from server_processes import rss_bytes  # noqa: E402 - beside this script
 
 SECRET = "soak-benchmark-secret-key-that-is-long-enough-0123456789"
 QUESTIONS = 20
@@ -43,6 +46,7 @@ class Tally:
     closes: int = 0
     completed: int = 0
     connected: int = 0
+    acknowledged: set[str] = field(default_factory=set)  # question ids whose answer got its feedback
 
     def error(self, code: str) -> None:
         self.errors[code] = self.errors.get(code, 0) + 1
@@ -92,6 +96,7 @@ async def drive(
                 tally.error(feedback.get("code", feedback["type"]))
                 break  # resynchronise through start_assessment
             tally.latencies.append(time.perf_counter() - sent)
+            tally.acknowledged.add(frame["question_id"])
             await receive()  # progress_update
             frame = await receive()  # the next question or the result
         if frame["type"] == "assessment_completed":
@@ -99,15 +104,21 @@ async def drive(
 
 
 def server_rss_mib() -> float:
-    """Resident memory of every Ray process on this machine (the whole server side)."""
-    total = 0
-    for process in psutil.process_iter(["cmdline"]):
-        try:
-            if any("ray" in part for part in process.info["cmdline"] or []) and process.pid != os.getpid():
-                total += process.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return total / 2**20
+    return rss_bytes() / 2**20
+
+
+async def stored_question_ids(database_url: str) -> list[str]:
+    from sqlalchemy import select
+
+    from persistence.database import Database
+    from persistence.models import Response
+
+    database = Database(database_url)
+    try:
+        async with database.transaction() as session:
+            return list((await session.scalars(select(Response.question_id))).all())
+    finally:
+        await database.dispose()
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -143,11 +154,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--think-s", type=float, default=20.0, help="mean seconds between a question and its answer")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--ingress", choices=("haproxy", "proxy"), default="haproxy")
     arguments = parser.parse_args()
 
     import ray
     from ray import serve
 
+    from actors.cluster import start_or_join
+    from cli.server_slot import ServerSlot, raise_open_file_limit
     from config.settings import Settings
     from persistence.migrate import upgrade
     from serve_app.deployment import build_application
@@ -156,8 +170,11 @@ def main() -> None:
     database_url = arguments.database_url or f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='soak-')}/soak.db"
     upgrade(database_url)
     test_id, tokens = asyncio.run(seed(database_url, arguments.candidates, arguments.minutes))
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    raise_open_file_limit()  # thousands of client sockets here; the cluster started below inherits it
     port = 19000 + os.getpid() % 1000
+    slot = ServerSlot(port)  # the files and limits `assess serve` gives HAProxy
+    environment = slot.haproxy_environment() if arguments.ingress == "haproxy" else {}
+    start_or_join(num_cpus=2, ingress=arguments.ingress, environment=environment, temp_dir=str(slot.ray_directory))
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     settings = Settings(SECRET_KEY=SECRET, ASSESS_DATABASE_URL=database_url)  # type: ignore[call-arg]
     serve.run(build_application(settings), name="assess", route_prefix="/")
@@ -165,6 +182,8 @@ def main() -> None:
 
     tally = Tally()
     seconds = arguments.minutes * 60
+    time.sleep(5.0)
+    rss_none = server_rss_mib()  # serving, nobody connected
 
     async def run() -> tuple[float, float]:
         stop_at = time.monotonic() + seconds
@@ -197,11 +216,16 @@ def main() -> None:
     started = time.monotonic()
     rss_start, rss_end = asyncio.run(run())
     wall = time.monotonic() - started
+    stored = asyncio.run(stored_question_ids(database_url))
     serve.shutdown()
     ray.shutdown()
+    slot.clean_up_leftovers()
+    exactly_once = len(stored) == len(set(stored)) and tally.acknowledged <= set(stored)
+    per_session_kib = (rss_start - rss_none) * 1024 / arguments.candidates
 
     table = Table(
-        title=f"Soak: {arguments.candidates} candidates for {arguments.minutes:g} min, think {arguments.think_s:g} s"
+        title=f"Soak: {arguments.candidates} candidates for {arguments.minutes:g} min, think {arguments.think_s:g} s, "
+        f"{arguments.ingress}, {database_url.split(':')[0]}"
     )
     for column in ("figure", "value"):
         table.add_column(column)
@@ -213,7 +237,11 @@ def main() -> None:
         ("attempts completed", f"{tally.completed:,}"),
         ("error frames (goal 0)", f"{sum(tally.errors.values())} {tally.errors or ''}"),
         ("unexpected closes (goal 0)", str(tally.closes)),
-        ("server RSS, all in / end", f"{rss_start:,.0f} / {rss_end:,.0f} MiB ({rss_end / max(rss_start, 1):.2f}x)"),
+        ("acknowledged answers stored once", f"{exactly_once} ({len(tally.acknowledged):,} acknowledged, "
+         f"{len(stored):,} rows)"),
+        ("server RSS, none / all in / end", f"{rss_none:,.0f} / {rss_start:,.0f} / {rss_end:,.0f} MiB "
+         f"(end {rss_end / max(rss_start, 1):.2f}x all in)"),
+        ("server memory per live session", f"{per_session_kib:,.0f} KiB"),
     ]  # fmt: skip
     for row in rows:
         table.add_row(*row)

@@ -4,8 +4,10 @@ For each ingress mode (the default Serve proxy, and Serve's direct ingress behin
 cluster runs three applications: ours, a bare WebSocket echo, and an echo that makes one actor call per
 message. The same number of concurrent clients drive each: simulated candidates take whole assessments
 through the pinned protocol; echo clients send the same number of messages. Printed per mode: answers
-(messages) per second, p50/p99 round trip, our ratios to both echoes, server CPU milliseconds per answer,
-session starts per second, and resident memory per live session.
+(messages) per second, p50/p99 round trip, our ratios to both echoes, server CPU milliseconds per answer
+(every server process: bench/server_processes.py), session starts per second, and server memory per
+live session: (server RSS with every candidate connected and halfway through - RSS before any) / N. The
+candidates wait for each other at the halfway mark while it is measured; the wait is not timed.
 
     .venv/bin/python bench/ws_roundtrip.py --clients 50 --questions 20
     .venv/bin/python bench/ws_roundtrip.py --clients 20 --sessions-per-actor 1 --modes proxy
@@ -29,6 +31,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from server_processes import cpu_seconds, rss_bytes  # noqa: E402 - beside this script
 
 # -- the three applications ------------------------------------------------------------------------------
 
@@ -81,7 +84,26 @@ def percentile(samples: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
 
 
-async def candidate(url: str, latencies: list[float], starts: list[tuple[float, float]]) -> None:
+class Halfway:
+    """Where every candidate waits, connected and mid-test, while the server's memory is measured."""
+
+    def __init__(self, candidates: int) -> None:
+        self.waiting = 0
+        self.candidates = candidates
+        self.everyone = asyncio.Event()
+        self.go_on = asyncio.Event()
+        self.paused_s = 0.0
+
+    async def reached(self) -> None:
+        self.waiting += 1
+        if self.waiting == self.candidates:
+            self.everyone.set()
+        await self.go_on.wait()
+
+
+async def candidate(
+    url: str, questions: int, latencies: list[float], starts: list[tuple[float, float]], halfway: Halfway
+) -> None:
     import websockets
 
     async with websockets.connect(url, open_timeout=120, max_size=2**22) as socket:
@@ -91,7 +113,10 @@ async def candidate(url: str, latencies: list[float], starts: list[tuple[float, 
         await socket.recv()
         frame = json.loads(await socket.recv())
         starts.append((began, time.perf_counter()))
+        answered = 0
         while frame["type"] == "question":
+            if answered == questions // 2:
+                await halfway.reached()
             sent = time.perf_counter()
             await socket.send(
                 json.dumps({"type": "submit_answer", "question_id": frame["question_id"], "selected_option": "a"})
@@ -100,6 +125,7 @@ async def candidate(url: str, latencies: list[float], starts: list[tuple[float, 
             await socket.recv()
             frame = json.loads(await socket.recv())
             latencies.append(time.perf_counter() - sent)
+            answered += 1
 
 
 async def echo_client(url: str, messages: int, latencies: list[float]) -> None:
@@ -111,21 +137,6 @@ async def echo_client(url: str, messages: int, latencies: list[float]) -> None:
             await socket.send(json.dumps({"type": "heartbeat", "n": number}))
             await socket.recv()
             latencies.append(time.perf_counter() - sent)
-
-
-def cluster_cpu_seconds() -> float:
-    """User+system CPU of every Ray worker process on this machine (the server side)."""
-    import psutil
-
-    total = 0.0
-    for process in psutil.process_iter(["cmdline"]):
-        try:
-            if any("ray" in part for part in process.info["cmdline"] or []) and process.pid != os.getpid():
-                times = process.cpu_times()
-                total += times.user + times.system
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return total
 
 
 # -- one ingress mode, in a process of its own (Ray reads the ingress settings at start) -------------------
@@ -179,17 +190,18 @@ async def seed(database_url: str, clients: int, questions: int, secret: str) -> 
     return test.id, [tokens.issue(user_id, Role.CANDIDATE) for user_id in ids]
 
 
-def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int, database_url: str | None) -> dict:
-    import psutil
+def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | None, database_url: str | None) -> dict:
     import ray
     from ray import serve
 
     from actors.cluster import ingress_environment
     from actors.registry import NAMESPACE, registry_name
+    from cli.server_slot import raise_open_file_limit
     from config.settings import Settings
     from persistence.migrate import upgrade
     from serve_app.deployment import build_application
 
+    raise_open_file_limit()  # hundreds of client sockets here, and the cluster started below inherits it
     scratch = tempfile.mkdtemp(prefix="bench-")
     database_url = database_url or f"sqlite+aiosqlite:///{scratch}/bench.db"
     upgrade(database_url)
@@ -203,7 +215,7 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int, d
     settings = Settings(
         SECRET_KEY=secret,
         ASSESS_DATABASE_URL=database_url,  # type: ignore[call-arg]
-        ASSESS_SESSIONS_PER_ACTOR=sessions_per_actor,
+        **({"ASSESS_SESSIONS_PER_ACTOR": sessions_per_actor} if sessions_per_actor else {}),
         ASSESS_RATE_LIMIT_PER_S=1000,
     )
     serve.run(build_application(settings), name="assess", route_prefix="/assess")
@@ -229,25 +241,33 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int, d
 
     latencies: list[float] = []
     starts: list[tuple[float, float]] = []
-    cpu_before = cluster_cpu_seconds()
+    halfway = Halfway(clients)
+    memory: dict[str, float] = {}
+    time.sleep(2.0)  # let the warm-up settle before the baseline
+    rss_none = rss_bytes()
+    cpu_before = cpu_seconds()
+
+    async def measure_halfway() -> None:
+        await halfway.everyone.wait()
+        paused = time.perf_counter()
+        cpu = cpu_seconds()
+        memory["rss_halfway"] = rss_bytes()
+        registry = ray.get_actor(registry_name(database_url), namespace=NAMESPACE)
+        memory["hosts"] = len(await registry.hosts.remote())
+        memory["cpu_paused"] = cpu_seconds() - cpu  # what measuring cost, not counted as the server's
+        halfway.paused_s = time.perf_counter() - paused
+        halfway.go_on.set()
 
     async def drive_assessments() -> float:
         urls = [f"{base}/assess/ws/assessment?token={token}&test_id={test_id}" for token in tokens]
         began = time.perf_counter()
-        await asyncio.gather(*(candidate(url, latencies, starts) for url in urls))
-        return time.perf_counter() - began
+        measuring = asyncio.create_task(measure_halfway())
+        await asyncio.gather(*(candidate(url, questions, latencies, starts, halfway) for url in urls))
+        await measuring
+        return time.perf_counter() - began - halfway.paused_s
 
     seconds = asyncio.run(drive_assessments())
-    cpu_ms = (cluster_cpu_seconds() - cpu_before) * 1000
-    registry = ray.get_actor(registry_name(database_url), namespace=NAMESPACE)
-    hosts = ray.get(registry.hosts.remote())
-    host_pids = []
-    for host_id in hosts:
-        handle = ray.get(registry.host_handle.remote(host_id))
-        stats = ray.get(handle.stats.remote())
-        host_pids.append((stats["pid"], stats["sessions"]))
-    rss = sum(psutil.Process(pid).memory_info().rss for pid, _ in host_pids)
-    live = sum(sessions for _, sessions in host_pids)
+    cpu_ms = (cpu_seconds() - cpu_before - memory["cpu_paused"]) * 1000
     results["assess"] = {
         "per_s": len(latencies) / seconds,
         "p50_ms": percentile(latencies, 0.5),
@@ -255,9 +275,9 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int, d
         "cpu_ms_per_answer": cpu_ms / max(len(latencies), 1),
         "starts_per_s": len(starts) / max(max(end for _, end in starts) - min(begin for begin, _ in starts), 1e-9),
         "start_p50_ms": percentile([end - begin for begin, end in starts], 0.5),
-        "hosts": len(host_pids),
-        "sessions": live,
-        "rss_mib_per_session": rss / 2**20 / max(live, 1),
+        "hosts": memory["hosts"],
+        "sessions": clients,
+        "rss_kib_per_session": (memory["rss_halfway"] - rss_none) / 1024 / clients,
     }
     serve.shutdown()
     ray.shutdown()
@@ -286,7 +306,7 @@ def print_table(all_results: list[dict]) -> None:
             f"[{result['mode']}] server CPU {ours['cpu_ms_per_answer']:.1f} ms/answer; "
             f"{ours['starts_per_s']:.1f} session starts/s (p50 {ours['start_p50_ms']:.0f} ms); "
             f"{ours['sessions']} live sessions on {ours['hosts']} host(s), "
-            f"{ours['rss_mib_per_session']:.2f} MiB resident per live session"
+            f"{ours['rss_kib_per_session']:.0f} KiB server memory per live session"
         )
 
 
@@ -294,7 +314,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--questions", type=int, default=20)
-    parser.add_argument("--sessions-per-actor", type=int, default=64)
+    parser.add_argument("--sessions-per-actor", type=int, default=None, help="default: the setting's default")
     parser.add_argument("--modes", default="proxy,haproxy")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--only-mode", help=argparse.SUPPRESS)
@@ -314,8 +334,7 @@ def main() -> None:
             str(args.clients),
             "--questions",
             str(args.questions),
-            "--sessions-per-actor",
-            str(args.sessions_per_actor),
+            *(["--sessions-per-actor", str(args.sessions_per_actor)] if args.sessions_per_actor else []),
         ]
         if args.database_url:
             command += ["--database-url", args.database_url]

@@ -1,1 +1,2 @@
-"""LangGraph graphs: the live assessment graph and the question-generation graph (issues 3 and 6)."""
+"""LangGraph graphs: the live assessment step (grade, select the next question, commit), the
+question-generation graph, and the recruiters' chat."""

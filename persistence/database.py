@@ -13,7 +13,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
-    # Several processes (ingress replicas, session hosts, the checkpointer) write the same file.
+    # Several processes (ingress replicas, session hosts, the registry) write the same file.
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode = WAL")

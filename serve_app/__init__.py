@@ -1,1 +1,2 @@
-"""The Ray Serve ingress: a FastAPI application (REST now, the WebSocket protocol next) in one deployment."""
+"""The Ray Serve ingress: one FastAPI deployment serving the REST API, the live WebSocket endpoints and the
+candidate page."""

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 from domain.enums import ApplicationStatus, AttemptStatus, FinishReason, GeneratorKind, Role, TestStatus
 from domain.errors import InvalidRequest
 from domain.skill_graph import SkillNode, check_skill_graph
-from serve_app.text_rules import refuse_nul
+from domain.text_rules import refuse_nul
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 SkillName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from domain.errors import Refused
-from serve_app.text_rules import refuse_nul
+from domain.text_rules import refuse_nul
 
 MAX_FRAME_BYTES = 64 * 1024
 RequestId = Annotated[str, Field(max_length=128)]

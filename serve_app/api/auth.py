@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 
 from domain.errors import AuthenticationFailed
+from domain.text_rules import holds_nul
 from persistence import users
 from serve_app.dependencies import SessionDep, StateDep
 from serve_app.schemas import TokenResponse
-from serve_app.text_rules import holds_nul
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

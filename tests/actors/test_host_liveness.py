@@ -3,7 +3,7 @@
 A ping that times out is not a death: a host still starting (a new worker process on a busy node can take
 tens of seconds) or busy for a moment keeps its sessions. A host silent past `host_silence_limit_s` is
 killed, so that none of its sessions can stay live where the registry no longer looks, and its sessions
-resume on a new host from their checkpoint. Hosts are made silent for real, with SIGSTOP.
+resume on a new host from their stored rows. Hosts are made silent for real, with SIGSTOP.
 
 The registry's liveness rules do not touch the store, so these run on SQLite only; the same registry
 on PostgreSQL is exercised by test_multi_node.py and test_faults_in_flight.py.

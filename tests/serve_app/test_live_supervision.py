@@ -50,7 +50,7 @@ def test_a_killed_host_loses_nothing_and_the_candidate_carries_on(server: Server
         host_id = (await registry.placements.remote())[started["attempt_id"]]
         ray.kill(await registry.host_handle.remote(host_id))
 
-        frames = await client.answer(question, option="b")  # served by a new host, rebuilt from the checkpoint
+        frames = await client.answer(question, option="b")  # served by a new host, rebuilt from the stored rows
         assert frames[0]["question_id"] == question["question_id"]
         assert frames[1]["answered"] == 2
         question = frames[2]
