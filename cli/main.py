@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
+import sys
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,6 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from cli.server_slot import ServerSlot
 
 app = typer.Typer(help="Actor-model assessment engine on Ray.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -321,16 +327,16 @@ def serve(
         console.print(f"Open files allowed: {raise_open_file_limit()}.")
         slot.claim()
         ingress = _local_ingress(settings, slot)
-        reachable = _start_locally(settings, model, slot, ingress)
+        try:
+            reachable = _start_locally(settings, model, slot, ingress)
+        except Exception as error:  # HAProxy failing makes Serve's own start raise
+            if ingress != "haproxy":
+                raise
+            reachable, failure = False, str(error)
+        else:
+            failure = slot.haproxy_errors()
         if not reachable and ingress == "haproxy":
-            console.print(
-                f"[yellow]HAProxy did not come up; falling back to the Serve proxy.[/yellow] It said:\n"
-                f"{escape(slot.haproxy_errors())}"
-            )
-            ray_serve.shutdown()
-            ray.shutdown()
-            slot.clean_up_leftovers()
-            reachable = _start_locally(settings, model, slot, "proxy")
+            _fall_back_to_the_proxy(slot, failure)
     if not reachable:
         console.print(f"[yellow]{health} still does not answer; serving anyway.[/yellow]")
     console.print(f"[green]Serving on http://{settings.host}:{settings.port}[/green] (docs at /docs); Ctrl-C stops.")
@@ -354,7 +360,22 @@ def serve(
         slot.release()
 
 
-def _local_ingress(settings: Settings, slot: Any) -> Literal["haproxy", "proxy"]:
+def _fall_back_to_the_proxy(slot: ServerSlot, failure: str) -> NoReturn:
+    """HAProxy did not come up: say why, stop what started, and start again as this same command on the
+    Serve proxy (Serve reads the ingress mode once per process, so the new start is a new process image)."""
+    import ray
+    from ray import serve as ray_serve
+
+    console.print("[yellow]HAProxy did not come up; serving through the Serve proxy instead.[/yellow] Why:")
+    console.print(escape(failure[-2000:]))
+    with contextlib.suppress(Exception):
+        ray_serve.shutdown()
+    ray.shutdown()
+    slot.clean_up_leftovers()
+    os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "ASSESS_INGRESS": "proxy"})
+
+
+def _local_ingress(settings: Settings, slot: ServerSlot) -> Literal["haproxy", "proxy"]:
     """HAProxy when asked for (or `auto`) and able to run here; otherwise the proxy, saying why."""
     from actors.cluster import choose_ingress, haproxy_binary
 
@@ -372,7 +393,7 @@ def _local_ingress(settings: Settings, slot: Any) -> Literal["haproxy", "proxy"]
     return ingress
 
 
-def _start_locally(settings: Settings, model: Any, slot: Any, ingress: Literal["haproxy", "proxy"]) -> bool:
+def _start_locally(settings: Settings, model: Any, slot: ServerSlot, ingress: Literal["haproxy", "proxy"]) -> bool:
     from actors.cluster import start_or_join
 
     environment = slot.haproxy_environment() if ingress == "haproxy" else {}

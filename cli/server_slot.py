@@ -1,13 +1,14 @@
-"""One local `assess serve` per port on a machine: what it started, recorded so that the next start on the
-same port cleans up after a crash, and the HAProxy files and side ports that are its own.
+"""One local `assess serve` per port on a machine: what it started, recorded so that the next start on the same
+port cleans up after a crash, and the HAProxy files and side ports that are its own.
 
 A server killed with SIGKILL (the OOM killer, an operator) runs no clean-up: Ray's head processes may
 outlive it, and Serve's HAProxy, a child of a Ray worker, does outlive it and keeps the public port and its
-stats and metrics ports bound. So each local server keeps everything it starts under a directory of its
-own, named by its port: Ray's temp dir (sessions, sockets, logs) and HAProxy's files (config, admin socket,
-state). Those paths appear in the command line of every process it started, Ray's and HAProxy's, so the
-next start on the same port finds and ends whatever a crashed predecessor left, and two servers on one
-machine never share a file; HAProxy's stats and metrics ports are picked free for the same reason.
+stats and metrics ports bound. So each local server keeps everything it starts under a directory of its own,
+named by its port (`/tmp/assess-<port>/`): Ray's temp dir (sessions, sockets, logs) and HAProxy's files
+(config, admin socket, state). Those paths appear in the command line of every process it started, Ray's and
+HAProxy's, so the next start on the same port finds and ends whatever a crashed predecessor left, and two
+servers on one machine never share a file; HAProxy's stats and metrics ports are picked free for the same
+reason.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ HAPROXY_FILES = {
     "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": "metrics.sock",
 }
 HAPROXY_PORTS = ("RAY_SERVE_HAPROXY_STATS_PORT", "RAY_SERVE_HAPROXY_METRICS_PORT")
-# Open connections HAProxy accepts: two file descriptors each (client and replica side), within the limit.
+# Open connections HAProxy accepts: it refuses to start unless the open-file limit covers about 2.5 file
+# descriptors per connection (client side, replica side, its own), so the limit decides.
 HAPROXY_MAXCONN = 50_000
+HAPROXY_FILES_PER_CONNECTION = 3
+HAPROXY_SPARE_FILES = 1_000
 WANTED_OPEN_FILES = 1 << 20
 LEFTOVER_EXIT_S = 10.0
 
@@ -46,7 +50,9 @@ class ServerSlot:
 
     @property
     def directory(self) -> Path:
-        return Path(tempfile.gettempdir()) / f"assess-serve-{self.port}"
+        # Short: Serve puts HAProxy's sockets under <this>/hap/<56-character node id>/, and HAProxy takes
+        # socket paths of at most 97 bytes.
+        return Path(tempfile.gettempdir()) / f"assess-{self.port}"
 
     @property
     def record(self) -> Path:
@@ -54,7 +60,7 @@ class ServerSlot:
 
     @property
     def haproxy_directory(self) -> Path:
-        return self.directory / "haproxy"
+        return self.directory / "hap"
 
     @property
     def ray_directory(self) -> Path:
@@ -100,7 +106,11 @@ class ServerSlot:
         }
         for name in HAPROXY_PORTS:
             environment[name] = os.environ.get(name) or str(free_port())
-        environment["RAY_SERVE_HAPROXY_MAXCONN"] = os.environ.get("RAY_SERVE_HAPROXY_MAXCONN", str(HAPROXY_MAXCONN))
+        open_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        fitting = max(256, (open_files - HAPROXY_SPARE_FILES) // HAPROXY_FILES_PER_CONNECTION)
+        environment["RAY_SERVE_HAPROXY_MAXCONN"] = os.environ.get(
+            "RAY_SERVE_HAPROXY_MAXCONN", str(min(HAPROXY_MAXCONN, fitting))
+        )
         return environment
 
     def haproxy_problem(self, binary: str) -> str | None:
@@ -118,7 +128,7 @@ class ServerSlot:
 
     def haproxy_errors(self) -> str:
         """The last lines HAProxy wrote to its error logs in this server's directory."""
-        logs = sorted(self.haproxy_directory.glob("*.stderr.log"), key=lambda path: path.stat().st_mtime)
+        logs = sorted(self.haproxy_directory.rglob("*.stderr.log"), key=lambda path: path.stat().st_mtime)
         return logs[-1].read_text(errors="replace")[-2000:] if logs else "(HAProxy wrote no error log)"
 
     def _recorded(self) -> dict[str, object]:

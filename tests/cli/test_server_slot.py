@@ -73,7 +73,8 @@ def test_haproxy_gets_files_of_its_own_free_side_ports_and_room_for_thousands(
     assert first["RAY_SERVE_HAPROXY_CONFIG_FILE_LOC"] != second["RAY_SERVE_HAPROXY_CONFIG_FILE_LOC"]
     for name in HAPROXY_PORTS:
         assert port_is_free(int(first[name]))
-    assert int(first["RAY_SERVE_HAPROXY_MAXCONN"]) >= 10_000
+    open_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert 5_000 <= int(first["RAY_SERVE_HAPROXY_MAXCONN"]) <= open_files // 2.5  # what HAProxy accepts
 
 
 def test_a_taken_side_port_or_a_broken_binary_is_said_before_anything_starts(
