@@ -1,5 +1,7 @@
-"""The server side of a benchmark run on this machine: every process of the Ray cluster (GCS, raylet,
-Serve's controller and proxy, ingress replicas, the registry, the session hosts) and Serve's HAProxy.
+"""The server side of a benchmark run: every process of the Ray cluster the benchmark started (GCS, raylet,
+Serve's controller and proxy, ingress replicas, the registry, the session hosts) and Serve's HAProxy: the
+descendants of the benchmark's own process, which started the cluster with `ray.init`. Another cluster on
+the machine (a test run) is not counted.
 
 CPU and resident memory are summed over all of them, so a figure per answer or per session counts what
 the whole server spends, not one process."""
@@ -12,14 +14,7 @@ import psutil
 
 
 def server_processes() -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline", "name"]):
-        if process.pid == os.getpid():
-            continue
-        command = " ".join(process.info["cmdline"] or [])
-        if "ray" in command or "haproxy" in command or (process.info["name"] or "").startswith("ray::"):
-            found.append(process)
-    return found
+    return psutil.Process(os.getpid()).children(recursive=True)
 
 
 def cpu_seconds() -> float:

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_ADMIN_PASSWORD), validation_alias=_env("ASSESS_ADMIN_PASSWORD")
     )
 
-    sessions_per_actor: int = Field(64, ge=1, le=10_000, validation_alias=_env("ASSESS_SESSIONS_PER_ACTOR"))
+    sessions_per_actor: int = Field(2_500, ge=1, le=10_000, validation_alias=_env("ASSESS_SESSIONS_PER_ACTOR"))
     generator: Literal["bank", "llm"] = Field("bank", validation_alias=_env("ASSESS_GENERATOR"))
     llm_base_url: str | None = Field(None, validation_alias=_env("ASSESS_LLM_BASE_URL"))
     llm_model: str | None = Field(None, validation_alias=_env("ASSESS_LLM_MODEL"))

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.enums import ApplicationStatus, AttemptStatus, FinishReason
 from persistence.database import Database
 from persistence.models import Attempt, CandidateApplication, Response, Test
 
+ATTEMPTS: Table = Attempt.__table__  # type: ignore[assignment]
+RESPONSES: Table = Response.__table__  # type: ignore[assignment]
+APPLICATIONS: Table = CandidateApplication.__table__  # type: ignore[assignment]
 FINISHED_STATUS = {
     FinishReason.COMPLETED: AttemptStatus.COMPLETED,
     FinishReason.PRECISION_REACHED: AttemptStatus.COMPLETED,
@@ -120,16 +123,17 @@ async def commit(database: Database, step: Step, now: datetime) -> bool:
     """Store the step in one transaction; False (and nothing stored) if the attempt is no longer where the
     step began: another writer advanced or finished it first."""
     try:
-        async with database.transaction() as session:
-            if not await _advance(session, step, now):
+        # Core statements on one connection, not an ORM session: this is the one write of every answer.
+        async with database.engine.begin() as connection:
+            if not await _advance(connection, step, now):
                 raise _Overtaken
             if step.response is not None:
-                await session.execute(insert(Response).values(**step.response))
+                await connection.execute(RESPONSES.insert(), step.response)
             if step.result is not None:
-                application = select(Attempt.application_id).where(Attempt.id == step.attempt_id)
-                await session.execute(
-                    update(CandidateApplication)
-                    .where(CandidateApplication.id == application.scalar_subquery())
+                application = select(ATTEMPTS.c.application_id).where(ATTEMPTS.c.id == step.attempt_id)
+                await connection.execute(
+                    APPLICATIONS.update()
+                    .where(APPLICATIONS.c.id == application.scalar_subquery())
                     .values(status=ApplicationStatus.COMPLETED)
                 )
     except _Overtaken:
@@ -141,7 +145,7 @@ class _Overtaken(Exception):
     """The guard matched no row: roll the step back."""
 
 
-async def _advance(session: AsyncSession, step: Step, now: datetime) -> bool:
+async def _advance(connection: AsyncConnection, step: Step, now: datetime) -> bool:
     values: dict[str, Any] = {
         "answered": step.answered,
         "score": step.score,
@@ -157,13 +161,11 @@ async def _advance(session: AsyncSession, step: Step, now: datetime) -> bool:
             "max_score": step.result.max_score,
         }
     guard = [
-        Attempt.id == step.attempt_id,
-        Attempt.answered == step.answered_before,
-        Attempt.status == AttemptStatus.IN_PROGRESS,
+        ATTEMPTS.c.id == step.attempt_id,
+        ATTEMPTS.c.answered == step.answered_before,
+        ATTEMPTS.c.status == AttemptStatus.IN_PROGRESS,
     ]
     if step.response is None and step.result is None:
-        guard.append(Attempt.pending_question.is_(None))  # showing a first question: only once
-    result = await session.execute(
-        update(Attempt).where(*guard).values(**values).execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        guard.append(ATTEMPTS.c.pending_question.is_(None))  # showing a first question: only once
+    result = await connection.execute(ATTEMPTS.update().where(*guard).values(**values))
+    return bool(result.rowcount == 1)

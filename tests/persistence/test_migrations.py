@@ -177,3 +177,48 @@ def test_datetimes_come_back_timezone_aware_utc(database_url: str) -> None:
             await database.dispose()
 
     assert asyncio.run(scenario()).tzinfo is not None
+
+
+def test_attempts_begun_before_0002_get_their_progress_from_their_rows(empty_database: str) -> None:
+    """An attempt in progress under revision 0001 (its progress then lived in a LangGraph checkpoint) is
+    counted from its response rows by 0002, and the checkpoint tables go."""
+
+    async def seed() -> int:
+        database = Database(empty_database)
+        try:
+            async with database.transaction() as session:
+                attempt = await _seed_attempt(session, 104)
+                for number, correct in enumerate((True, False, True)):
+                    response = _response(attempt, f"q{number + 1}")
+                    response.index, response.is_correct = number, correct
+                    session.add(response)
+            return attempt.id
+        finally:
+            await database.dispose()
+
+    async def progress_of(attempt_id: int) -> tuple[int, int]:
+        database = Database(empty_database)
+        try:
+            async with database.transaction() as session:
+                row = (
+                    await session.execute(text(f"SELECT answered, score FROM attempts WHERE id = {attempt_id}"))
+                ).one()
+                return int(row[0]), int(row[1])
+        finally:
+            await database.dispose()
+
+    async def create_checkpoint_table() -> None:
+        database = Database(empty_database)
+        try:
+            async with database.transaction() as session:
+                await session.execute(text("CREATE TABLE checkpoints (thread_id TEXT PRIMARY KEY)"))
+        finally:
+            await database.dispose()
+
+    upgrade(empty_database)
+    attempt_id = asyncio.run(seed())
+    downgrade(empty_database, "0001")  # as a server of the previous version left it
+    asyncio.run(create_checkpoint_table())
+    upgrade(empty_database)
+    assert asyncio.run(progress_of(attempt_id)) == (3, 2)
+    assert table_names(empty_database) == TABLES  # the checkpoint table is gone

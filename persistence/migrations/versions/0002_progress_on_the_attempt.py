@@ -25,11 +25,10 @@ CHECKPOINT_TABLES = ("checkpoints", "writes", "checkpoint_blobs", "checkpoint_wr
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("attempts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("answered", sa.Integer(), server_default="0", nullable=False))
-        batch_op.add_column(sa.Column("pending_question", sa.JSON(), nullable=True))
-    with op.batch_alter_table("responses", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("pool_entry", sa.Integer(), nullable=True))
+    # Plain ALTER TABLE ... ADD COLUMN: a batch copy of `attempts` on SQLite would cascade-delete responses.
+    op.add_column("attempts", sa.Column("answered", sa.Integer(), server_default="0", nullable=False))
+    op.add_column("attempts", sa.Column("pending_question", sa.JSON(), nullable=True))
+    op.add_column("responses", sa.Column("pool_entry", sa.Integer(), nullable=True))
     # Attempts begun before this revision: their counters from their rows (their pending question, which
     # lived in the checkpoint, is chosen again, deterministically, when the session is rebuilt).
     op.execute(
@@ -45,8 +44,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("responses", schema=None) as batch_op:
-        batch_op.drop_column("pool_entry")
-    with op.batch_alter_table("attempts", schema=None) as batch_op:
-        batch_op.drop_column("pending_question")
-        batch_op.drop_column("answered")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not a batch copy: re-creating `attempts` on SQLite
+    # would cascade-delete every response row through the foreign key.
+    op.drop_column("responses", "pool_entry")
+    op.drop_column("attempts", "pending_question")
+    op.drop_column("attempts", "answered")
