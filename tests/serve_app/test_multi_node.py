@@ -115,6 +115,10 @@ def cluster(tmp_path: Path) -> Iterator[tuple[LocalCluster, ServerProcess, Serve
         "ASSESS_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "ASSESS_PORT": str(free_port()),
         "ASSESS_SESSIONS_PER_ACTOR": str(SESSIONS_PER_HOST),
+        # No sweep during the test: it would forget the placements of finished sessions, which the test
+        # reads at the end to see where the removed node's sessions went (hosts that die are let go
+        # when the ingress reports them, not by the sweep).
+        "ASSESS_SWEEP_INTERVAL_S": "3600",
         # The README's step 4: a head turns token authentication on by itself, a joining worker does not.
         "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN": secrets.token_hex(32),
