@@ -206,7 +206,8 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | 
     database_url = database_url or f"sqlite+aiosqlite:///{scratch}/bench.db"
     upgrade(database_url)
     secret = "benchmark-secret-key-that-is-long-enough-0123456789"
-    test_id, tokens = asyncio.run(seed(database_url, clients, questions, secret))
+    test_id, tokens = asyncio.run(seed(database_url, clients + 1, questions, secret))
+    warm_up, tokens = tokens[0], tokens[1:]
 
     os.environ.update(ingress_environment(mode))  # type: ignore[arg-type]
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -243,7 +244,12 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | 
     starts: list[tuple[float, float]] = []
     halfway = Halfway(clients)
     memory: dict[str, float] = {}
-    time.sleep(2.0)  # let the warm-up settle before the baseline
+    # One whole assessment first, so the registry and a session host are up (their process starts are not
+    # what an answer or a session costs), then the baseline with nobody connected.
+    no_wait = Halfway(1)
+    no_wait.go_on.set()
+    asyncio.run(candidate(f"{base}/assess/ws/assessment?token={warm_up}&test_id={test_id}", questions, [], [], no_wait))
+    time.sleep(2.0)
     rss_none = rss_bytes()
     cpu_before = cpu_seconds()
 
