@@ -69,7 +69,7 @@ def process_gone(pid: int) -> bool:
     """Killed: no such process, or a zombie its raylet has not reaped yet."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while its /proc entry was read
         return True
 
 
