@@ -29,6 +29,8 @@ import ray
 
 from actors.activity_feed import Watched, activity_events
 from actors.session import AssessmentSession, SessionContext, SessionExpired
+from actors.step_batches import StepBatches
+from config.heap import settle_after_startup
 from config.logs import configure_logging
 from domain.errors import Refused
 from generation.endpoint import ModelEndpoint
@@ -161,7 +163,8 @@ class SessionHost:
                     self._resources.push_async_callback(client.aclose)
                     self.prefetcher = self._model.prefetcher(client, database, questions)
                 graph = build_assessment_graph(database, questions, supply=self.prefetcher)
-                self._context = SessionContext(graph=graph, database=database, questions=questions)
+                self._context = SessionContext(steps=StepBatches(graph), database=database, questions=questions)
+                settle_after_startup()
         session = self._sessions.get(attempt_id)
         if session is None:
             session = self._sessions[attempt_id] = AssessmentSession(attempt_id, self._context)

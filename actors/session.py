@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from langgraph.graph.state import CompiledStateGraph
-
+from actors.step_batches import StepBatches
 from adaptive.assembly import adaptive_test
 from adaptive.pool import ItemPool
 from domain.enums import AttemptStatus, FinishReason
@@ -51,9 +50,9 @@ class Phase(StrEnum):
 
 @dataclass
 class SessionContext:
-    """What a host gives each of its sessions: the graph compiled once, the store and the questions."""
+    """What a host gives each of its sessions: the graph's batches, the store and the questions."""
 
-    graph: CompiledStateGraph[Any, Any, Any, Any]
+    steps: StepBatches  # the graph, compiled once, run over batches of the host's steps
     database: Database
     questions: QuestionSource
 
@@ -186,7 +185,7 @@ class AssessmentSession:
     async def _run(self, answer: Answer | None) -> None:
         """One step through the graph, stored by its `commit` before this returns."""
         try:
-            values = await self._context.graph.ainvoke({**self._loaded, "answer": answer})
+            values = await self._context.steps.run({**self._loaded, "answer": answer})
         except BaseException:
             self._state = None  # rebuild from the database on the next message
             raise

@@ -29,6 +29,33 @@ def cpu_seconds() -> float:
     return total
 
 
+def role_of(process: psutil.Process) -> str:
+    """What a server process is, for a per-role breakdown: Ray names its worker processes `ray::<actor>`."""
+    try:
+        command = " ".join(process.cmdline()) or process.name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return "gone"
+    if command.startswith("ray::"):
+        return command.split()[0].removeprefix("ray::").split(".")[0]
+    for known in ("gcs_server", "raylet", "haproxy", "dashboard", "log_monitor", "runtime_env"):
+        if known in command:
+            return known
+    return "other"
+
+
+def cpu_seconds_by_role() -> dict[str, float]:
+    """User + system CPU so far of the server processes, summed per role (see `role_of`)."""
+    totals: dict[str, float] = {}
+    for process in server_processes():
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        role = role_of(process)
+        totals[role] = totals.get(role, 0.0) + times.user + times.system
+    return totals
+
+
 def rss_bytes() -> int:
     """Resident memory of every server process."""
     total = 0

@@ -31,7 +31,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server_processes import cpu_seconds, rss_bytes  # noqa: E402 - beside this script
+from server_processes import cpu_seconds, cpu_seconds_by_role, rss_bytes  # noqa: E402 - beside this script
 
 # -- the three applications ------------------------------------------------------------------------------
 
@@ -252,6 +252,7 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | 
     time.sleep(2.0)
     rss_none = rss_bytes()
     cpu_before = cpu_seconds()
+    roles_before = cpu_seconds_by_role()
 
     async def measure_halfway() -> None:
         await halfway.everyone.wait()
@@ -274,11 +275,17 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | 
 
     seconds = asyncio.run(drive_assessments())
     cpu_ms = (cpu_seconds() - cpu_before - memory["cpu_paused"]) * 1000
+    roles_after = cpu_seconds_by_role()
+    answers = max(len(latencies), 1)
+    by_role = {
+        role: (seconds_now - roles_before.get(role, 0.0)) * 1000 / answers for role, seconds_now in roles_after.items()
+    }
     results["assess"] = {
         "per_s": len(latencies) / seconds,
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
-        "cpu_ms_per_answer": cpu_ms / max(len(latencies), 1),
+        "cpu_ms_per_answer": cpu_ms / answers,
+        "cpu_ms_per_answer_by_role": {role: round(ms, 2) for role, ms in sorted(by_role.items()) if ms >= 0.05},
         "starts_per_s": len(starts) / max(max(end for _, end in starts) - min(begin for begin, _ in starts), 1e-9),
         "start_p50_ms": percentile([end - begin for begin, end in starts], 0.5),
         "hosts": memory["hosts"],
@@ -314,6 +321,8 @@ def print_table(all_results: list[dict]) -> None:
             f"{ours['sessions']} live sessions on {ours['hosts']} host(s), "
             f"{ours['rss_kib_per_session']:.0f} KiB server memory per live session"
         )
+        roles = ", ".join(f"{role} {ms:.2f}" for role, ms in ours["cpu_ms_per_answer_by_role"].items())
+        print(f"[{result['mode']}] CPU ms/answer by process: {roles}")
 
 
 def main() -> None:

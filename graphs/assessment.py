@@ -1,20 +1,23 @@
-"""The live assessment graph (LangGraph): one step of an attempt, compiled once per session host.
+"""The live assessment graph (LangGraph): the steps of a host's sessions, compiled once per session host.
 
-    START ─(starting)──────────────────────────> select_question ──> commit ──> END
-          ─(an answer)──> grade ───────────────> select_question ──> commit ──> END
-          ─(finish: the deadline passed)──> stop ──────────────────> commit ──> END
+    START ──> grade ──> select_question ──> commit ──> END
 
-Each message a session handles runs the graph once, on the session's own state passed in: `grade` scores
-the answer and records it on a copy of the adaptive state (one `record`), `select_question` is the
-adaptive core's step (adaptive.assembly: one `choose`, or the stopping rule's reason to finish), and
-`commit` stores the step in one transaction (persistence.progress): the response row and the attempt's
-progress or result together, guarded by the answers counted before the step. The graph has no
-checkpointer; the rows `commit` writes are the only durable copy, and a session is rebuilt from them.
+A step is one message a session handles, on the session's own state passed in: starting (show the first
+question), an answer, or an order to finish (the deadline passed). One run of the graph carries the steps
+of every session whose message the host is handling at that moment (actors.step_batches), so the graph's
+own cost and the transaction's are paid once per batch, not once per answer. For each step `grade`
+scores an answer and records it on a copy of the adaptive state (one `record`); `select_question` is the
+adaptive core's step (adaptive.assembly: one `choose`, or the reason to finish: the stopping rule's or
+the message's); `commit` stores the batch in one transaction (persistence.progress): each step's response
+row and its attempt's progress or result, each guarded by the answers counted before that step. The
+graph has no checkpointer; the rows `commit` writes are the only durable copy, and a session is rebuilt
+from them.
 
-If `commit` finds the attempt already advanced (a racing writer stored this step first), it raises
-`Overtaken` and the step's state is dropped: the estimate, the next item, the score and the stored row
-always come from the same transaction. The simulator's `fast` mode, fed the same answers, chooses the
-same items: both go through `AdaptiveTest.choose` and `record` with the same seeds.
+A step whose guard finds its attempt already advanced (a racing writer stored it first) stores nothing
+and comes back marked not stored: its session raises `Overtaken` and drops the step's state. The
+estimate, the next item, the score and the stored row always come from the same transaction. The
+simulator's `fast` mode, fed the same answers, chooses the same items: both go through
+`AdaptiveTest.choose` and `record` with the same seeds.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import hashlib
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 from langgraph.graph import END, START, StateGraph
@@ -100,6 +103,13 @@ class AssessmentState(TypedDict, total=False):
     last_feedback: Feedback | None
 
 
+class Steps(TypedDict, total=False):
+    """One run of the graph: the steps being handled now, and after `commit` whether each was stored."""
+
+    steps: list[AssessmentState]
+    stored: list[bool]
+
+
 class Overtaken(Exception):
     """The attempt moved on before this step could be stored: rebuild the session from the database."""
 
@@ -133,8 +143,10 @@ def build_assessment_graph(
     def test_of(state: AssessmentState) -> AdaptiveTest:
         return adaptive_test(questions, design_of(state["plan"]))
 
-    def grade(state: AssessmentState) -> AssessmentState:
+    def graded(state: AssessmentState) -> AssessmentState:
         answer, pending = state["answer"] or {}, state["pending"]
+        if "selected_option" not in answer:
+            return state
         assert pending is not None
         item = pending["item"]
         is_correct = answer["selected_option"] == item["key"]
@@ -148,6 +160,7 @@ def build_assessment_graph(
         counts[0] += 1
         counts[1] += int(is_correct)
         return {
+            **state,
             "cat": cat,
             "answered": state["answered"] + 1,
             "score": state["score"] + int(is_correct),
@@ -180,16 +193,17 @@ def build_assessment_graph(
             ),
         }
 
-    async def select_question(state: AssessmentState) -> AssessmentState:
+    async def with_next_question(state: AssessmentState) -> AssessmentState:
+        """The next question, or the reason to finish: the message's (the deadline) or the stopping rule's."""
         plan, test, cat = state["plan"], test_of(state), state["cat"]
         answer = state.get("answer") or {}
-        reason = test.stopping.reason(
+        reason = answer.get("finish") or test.stopping.reason(
             state["answered"], float(cat.se[0]), deadline_passed=bool(answer.get("deadline_passed"))
         )
         if reason is not None:
             if supply is not None:
                 supply.discard(plan["attempt_id"])
-            return {"finish_reason": reason, "pending": None}
+            return {**state, "finish_reason": reason, "pending": None}
         index = state["answered"]
         entry = _next_entry(test, cat, plan, index)
         item = _item_for(test.pool.ids[entry], test.pool.reusable[entry], set(state["asked"]), plan, index)
@@ -205,7 +219,7 @@ def build_assessment_graph(
             presented_at=clock().isoformat(),
             item=item.model_dump(mode="json"),
         )
-        return {"pending": pending, "asked": [*state["asked"], item.id], "stems": [*stems, item.stem]}
+        return {**state, "pending": pending, "asked": [*state["asked"], item.id], "stems": [*stems, item.stem]}
 
     def _next_entry(test: AdaptiveTest, cat: CatState, plan: Plan, index: int) -> int:
         return int(test.choose(cat, np.array([0]), np.random.default_rng([plan["attempt_id"], index]))[0])
@@ -244,13 +258,7 @@ def build_assessment_graph(
             if variant.id not in asked:
                 return variant
 
-    def stop(state: AssessmentState) -> AssessmentState:
-        answer = state["answer"] or {}
-        if supply is not None:
-            supply.discard(state["plan"]["attempt_id"])
-        return {"finish_reason": answer["finish"], "pending": None}
-
-    async def commit(state: AssessmentState) -> AssessmentState:
+    def write_of(state: AssessmentState) -> progress.Step:
         response = state.get("response")
         finish = state.get("finish_reason")
         result = None
@@ -259,7 +267,7 @@ def build_assessment_graph(
             result = progress.Result(reason, max_score_for(reason, state["answered"], state["plan"]["max_questions"]))
         pending = state.get("pending")
         theta, se = state["ability"]
-        step = progress.Step(
+        return progress.Step(
             attempt_id=state["plan"]["attempt_id"],
             answered_before=state["answered"] - (response is not None),
             answered=state["answered"],
@@ -270,24 +278,35 @@ def build_assessment_graph(
             response=response,
             result=result,
         )
-        if not await progress.commit(database, step, clock()):
-            raise Overtaken(state["plan"]["attempt_id"])
-        return {"finished": result is not None, "response": None, "answer": None}
 
-    def route(state: AssessmentState) -> Literal["grade", "select_question", "stop"]:
-        answer = state.get("answer")
-        if answer is None:
-            return "select_question"
-        return "stop" if answer.get("finish") else "grade"
+    # Each node maps its work over the batch (LangGraph's node protocol names the argument `state`). The
+    # nodes are coroutines although only two await: under `ainvoke` LangGraph runs a plain function in a
+    # thread pool, a thread hop per node.
 
-    builder = StateGraph(AssessmentState)
+    async def grade(state: Steps) -> Steps:
+        return {"steps": [graded(step) for step in state["steps"]]}
+
+    async def select_question(state: Steps) -> Steps:
+        # One after another: only a test with an LLM generator awaits here, and its steps run alone.
+        return {"steps": [await with_next_question(step) for step in state["steps"]]}
+
+    async def commit(state: Steps) -> Steps:
+        writes = [write_of(step) for step in state["steps"]]
+        stored = await progress.commit(database, writes, clock())
+        return {
+            "steps": [
+                {**step, "finished": write.result is not None, "response": None, "answer": None}
+                for step, write in zip(state["steps"], writes, strict=True)
+            ],
+            "stored": stored,
+        }
+
+    builder = StateGraph(Steps)
     builder.add_node("grade", grade)
     builder.add_node("select_question", select_question)
-    builder.add_node("stop", stop)
     builder.add_node("commit", commit)
-    builder.add_conditional_edges(START, route)
+    builder.add_edge(START, "grade")
     builder.add_edge("grade", "select_question")
     builder.add_edge("select_question", "commit")
-    builder.add_edge("stop", "commit")
     builder.add_edge("commit", END)
     return builder.compile()

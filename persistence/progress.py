@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, Update, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.enums import ApplicationStatus, AttemptStatus, FinishReason
@@ -119,53 +119,80 @@ async def deadline_of(database: Database, attempt_id: int) -> datetime | None:
         return deadline
 
 
-async def commit(database: Database, step: Step, now: datetime) -> bool:
-    """Store the step in one transaction; False (and nothing stored) if the attempt is no longer where the
-    step began: another writer advanced or finished it first."""
-    try:
-        # Core statements on one connection, not an ORM session: this is the one write of every answer.
-        async with database.engine.begin() as connection:
-            if not await _advance(connection, step, now):
-                raise _Overtaken
-            if step.response is not None:
-                await connection.execute(RESPONSES.insert(), step.response)
-            if step.result is not None:
-                application = select(ATTEMPTS.c.application_id).where(ATTEMPTS.c.id == step.attempt_id)
-                await connection.execute(
-                    APPLICATIONS.update()
-                    .where(APPLICATIONS.c.id == application.scalar_subquery())
-                    .values(status=ApplicationStatus.COMPLETED)
-                )
-    except _Overtaken:
-        return False
-    return True
+PROGRESS_COLUMNS = ("answered", "score", "ability_theta", "ability_se", "pending_question")
+RESULT_COLUMNS = ("status", "finish_reason", "finished_at", "max_score")
 
 
-class _Overtaken(Exception):
-    """The guard matched no row: roll the step back."""
+def _progress_update(*, finishing: bool, first_question: bool) -> Update:
+    """The guarded UPDATE of an attempt's progress, built once: a statement built per answer costs more
+    to compile and cache-key than it takes SQLite to run."""
+    guard = [
+        ATTEMPTS.c.id == bindparam("attempt_id"),
+        ATTEMPTS.c.answered == bindparam("answered_before"),
+        ATTEMPTS.c.status == AttemptStatus.IN_PROGRESS,
+    ]
+    if first_question:
+        guard.append(ATTEMPTS.c.pending_question.is_(None))  # showing a first question: only once
+    columns = PROGRESS_COLUMNS + (RESULT_COLUMNS if finishing else ())
+    return (
+        ATTEMPTS.update()
+        .where(*guard)
+        .values({name: bindparam(f"new_{name}", type_=ATTEMPTS.c[name].type) for name in columns})
+    )
+
+
+ANSWERING = _progress_update(finishing=False, first_question=False)
+SHOWING_FIRST_QUESTION = _progress_update(finishing=False, first_question=True)
+FINISHING = _progress_update(finishing=True, first_question=False)
+APPLICATION_COMPLETED = (
+    APPLICATIONS.update()
+    .where(
+        APPLICATIONS.c.id
+        == select(ATTEMPTS.c.application_id).where(ATTEMPTS.c.id == bindparam("attempt_id")).scalar_subquery()
+    )
+    .values(status=ApplicationStatus.COMPLETED)
+)
+RESPONSE_INSERT = RESPONSES.insert()
+
+
+async def commit(database: Database, steps: Sequence[Step], now: datetime) -> list[bool]:
+    """Store the steps of several attempts in one transaction (a group commit: one transaction and one
+    sync to disk for all of them). For each step, False (and nothing of it stored) if its attempt is no
+    longer where the step began: another writer advanced or finished it first. An error stores none."""
+    # Core statements on one connection, not an ORM session: this is the one write of every answer.
+    async with database.engine.begin() as connection:
+        stored = [await _advance(connection, step, now) for step in steps]
+        advanced = [step for step, done in zip(steps, stored, strict=True) if done]
+        responses = [step.response for step in advanced if step.response is not None]
+        if responses:
+            await connection.execute(RESPONSE_INSERT, responses)
+        finished = [{"attempt_id": step.attempt_id} for step in advanced if step.result is not None]
+        if finished:
+            await connection.execute(APPLICATION_COMPLETED, finished)
+    return stored
 
 
 async def _advance(connection: AsyncConnection, step: Step, now: datetime) -> bool:
     values: dict[str, Any] = {
-        "answered": step.answered,
-        "score": step.score,
-        "ability_theta": step.theta,
-        "ability_se": step.se,
-        "pending_question": step.pending_question,
+        "attempt_id": step.attempt_id,
+        "answered_before": step.answered_before,
+        "new_answered": step.answered,
+        "new_score": step.score,
+        "new_ability_theta": step.theta,
+        "new_ability_se": step.se,
+        "new_pending_question": step.pending_question,
     }
     if step.result is not None:
+        statement = FINISHING
         values |= {
-            "status": FINISHED_STATUS[step.result.reason],
-            "finish_reason": step.result.reason,
-            "finished_at": now,
-            "max_score": step.result.max_score,
+            "new_status": FINISHED_STATUS[step.result.reason],
+            "new_finish_reason": step.result.reason,
+            "new_finished_at": now,
+            "new_max_score": step.result.max_score,
         }
-    guard = [
-        ATTEMPTS.c.id == step.attempt_id,
-        ATTEMPTS.c.answered == step.answered_before,
-        ATTEMPTS.c.status == AttemptStatus.IN_PROGRESS,
-    ]
-    if step.response is None and step.result is None:
-        guard.append(ATTEMPTS.c.pending_question.is_(None))  # showing a first question: only once
-    result = await connection.execute(ATTEMPTS.update().where(*guard).values(**values))
+    elif step.response is None:
+        statement = SHOWING_FIRST_QUESTION
+    else:
+        statement = ANSWERING
+    result = await connection.execute(statement, values)
     return bool(result.rowcount == 1)

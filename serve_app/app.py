@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from config.heap import settle_after_startup
 from config.logs import configure_logging
 from config.settings import Settings
 from domain.errors import Conflict
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         await bootstrap_admin(state)
         await state.registry.start.remote()
         state.start_reporting()
+        settle_after_startup()
         yield
         await state.close()
 
