@@ -31,13 +31,11 @@ class StepBatches:
         self._max_batch = max_batch
         self._waiting: list[tuple[AssessmentState, asyncio.Future[AssessmentState]]] = []
         self._running: asyncio.Task[None] | None = None
-        self.runs = 0  # graph runs so far, and the steps they carried: the mean batch size
-        self.steps = 0
 
     async def run(self, step: AssessmentState) -> AssessmentState:
         """The step after the graph, stored; `Overtaken` if another writer advanced its attempt first."""
         if step["plan"].get("generator") == "llm":
-            return _outcome(step, *await self._run_batch([step]))
+            return await self._run_alone(step)
         future: asyncio.Future[AssessmentState] = asyncio.get_running_loop().create_future()
         self._waiting.append((step, future))
         if self._running is None or self._running.done():
@@ -48,46 +46,32 @@ class StepBatches:
         while self._waiting:
             batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
             try:
-                states, stored = await self._run_batch([step for step, _ in batch])
-                outcomes = [(future, states[i], stored[i]) for i, (_, future) in enumerate(batch)]
+                values = await self._graph.ainvoke({"steps": [step for step, _ in batch]})
             except Exception as error:
                 if len(batch) == 1:
-                    _settle(batch[0][1], error=error)
+                    _settle(batch[0][1], error)
                     continue
-                outcomes = []
                 for step, future in batch:  # nothing was stored: each alone, so a failure stays its own
                     try:
-                        (state,), (done,) = await self._run_batch([step])
+                        _settle(future, await self._run_alone(step))
                     except Exception as own_error:
-                        _settle(future, error=own_error)
-                        continue
-                    outcomes.append((future, state, done))
-            for future, state, done in outcomes:
-                if done:
-                    _settle(future, result=state)
-                else:
-                    _settle(future, error=Overtaken(state["plan"]["attempt_id"]))
+                        _settle(future, own_error)
+                continue
+            for (_, future), state, stored in zip(batch, values["steps"], values["stored"], strict=True):
+                _settle(future, state if stored else Overtaken(state["plan"]["attempt_id"]))
 
-    async def _run_batch(self, steps: list[AssessmentState]) -> tuple[list[AssessmentState], list[bool]]:
-        values = await self._graph.ainvoke({"steps": steps})
-        self.runs += 1
-        self.steps += len(steps)
-        return values["steps"], values["stored"]
+    async def _run_alone(self, step: AssessmentState) -> AssessmentState:
+        values = await self._graph.ainvoke({"steps": [step]})
+        if not values["stored"][0]:
+            raise Overtaken(step["plan"]["attempt_id"])
+        state: AssessmentState = values["steps"][0]
+        return state
 
 
-def _outcome(step: AssessmentState, states: list[AssessmentState], stored: list[bool]) -> AssessmentState:
-    if not stored[0]:
-        raise Overtaken(step["plan"]["attempt_id"])
-    return states[0]
-
-
-def _settle(
-    future: asyncio.Future[AssessmentState], result: AssessmentState | None = None, error: BaseException | None = None
-) -> None:
+def _settle(future: asyncio.Future[AssessmentState], outcome: AssessmentState | BaseException) -> None:
     if future.done():  # its caller went away; the step was stored (or not) all the same
         return
-    if error is not None:
-        future.set_exception(error)
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
     else:
-        assert result is not None
-        future.set_result(result)
+        future.set_result(outcome)
