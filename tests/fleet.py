@@ -35,6 +35,10 @@ class FleetCandidate:
     completed: dict[str, Any] | None = None
     reconnects: int = 0
     in_flight: str | None = None  # a question answered whose feedback never came
+    # When set, the candidate waits here once `hold_after` answers are acknowledged, so that a fault is
+    # injected while every candidate is mid-test however fast the server is.
+    hold: asyncio.Event | None = None
+    hold_after: int = 0
 
     async def run(self, rng: random.Random, give_up_after_s: float = 240.0) -> None:
         started_at = asyncio.get_running_loop().time()
@@ -70,6 +74,8 @@ class FleetCandidate:
             question = await asyncio.wait_for(client.expect("question"), 60)
             self.check_resume(first, question)
             while True:
+                if self.hold is not None and len(self.acknowledged) >= self.hold_after:
+                    await self.hold.wait()
                 await asyncio.sleep(self.pace_s * (0.5 + rng.random()))
                 self.in_flight = question["question_id"]
                 frames = await asyncio.wait_for(client.answer(question, rng.choice("abcd")), 60)

@@ -161,8 +161,14 @@ def test_a_node_removed_mid_assessment_loses_nothing(cluster: tuple[LocalCluster
     test_id, tokens = invite_cohort(
         server, CANDIDATES, max_questions=QUESTIONS, min_questions=QUESTIONS, max_attempts=1
     )
+    fault_injected = asyncio.Event()
     fleet = [
-        FleetCandidate(ws_url(server.base_url, "/ws/assessment", token=token, test_id=test_id), pace_s=0.5)
+        FleetCandidate(
+            ws_url(server.base_url, "/ws/assessment", token=token, test_id=test_id),
+            pace_s=0.5,
+            hold=fault_injected,
+            hold_after=2,
+        )
         for token in tokens
     ]
     placed_before: dict[str, set[int]] = {}
@@ -182,6 +188,7 @@ def test_a_node_removed_mid_assessment_loses_nothing(cluster: tuple[LocalCluster
         assert all(candidate.completed is None for candidate in fleet), "the fault must hit candidates mid-test"
         await asyncio.to_thread(local.remove, removed)
         removed_at = datetime.now(UTC)
+        fault_injected.set()
         await asyncio.gather(*runs)
 
     asyncio.run(scenario())
@@ -196,11 +203,10 @@ def test_a_node_removed_mid_assessment_loses_nothing(cluster: tuple[LocalCluster
     assert set(statuses.values()) == {("completed", "completed")}, statuses
     placed_after = attempts_by_node(session_hosts(local))
     assert removed.node_id not in placed_after, "a host is still placed on the removed node"
-    # Between the snapshot and the removal a fast candidate may have finished on that node: the sessions
-    # that must have gone on elsewhere are those finished after the removal.
+    # Every candidate was held mid-test until the node had gone: each of its sessions finished elsewhere.
     finished = asyncio.run(attempt_rows(server.settings.database_url, sorted(moved), Attempt.finished_at))
     went_on = {attempt_id for attempt_id, (finished_at,) in finished.items() if finished_at > removed_at}
-    assert went_on, f"every session of the removed node had finished before it went: {finished}"
+    assert went_on == moved, f"sessions of the removed node finished before it went: {finished}"
     assert went_on <= set().union(*placed_after.values()), "the removed node's sessions went on elsewhere"
     for node_id, kept in placed_before.items():  # the other nodes' sessions stayed where they were
         if node_id != removed.node_id:
