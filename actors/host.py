@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -28,6 +29,7 @@ from typing import Any
 import ray
 
 from actors.activity_feed import Watched, activity_events
+from actors.batches import Batches
 from actors.session import AssessmentSession, SessionContext, SessionExpired
 from actors.step_batches import StepBatches
 from config.heap import settle_after_startup
@@ -36,6 +38,7 @@ from domain.errors import Refused
 from generation.endpoint import ModelEndpoint
 from generation.prefetch import Prefetcher
 from graphs.assessment import build_assessment_graph
+from persistence import progress
 from persistence.database import Database
 from questions.source import QuestionSource
 from wire import protocol
@@ -49,6 +52,7 @@ ACTIVITY_FLUSH_S = 0.25  # how often buffered activity goes to the registry
 ACTIVITY_BUFFER = 10_000  # events kept while the registry is away (the oldest are dropped beyond)
 OUTBOX_CAPACITY = 10_000  # pushed frames kept for one replica between its polls
 OUTBOX_ABANDONED_S = 300.0  # an outbox its replica has not polled for this long is dropped
+MAX_LOAD_BATCH = 256  # sessions rebuilt from one set of queries
 
 
 @dataclass
@@ -163,7 +167,12 @@ class SessionHost:
                     self._resources.push_async_callback(client.aclose)
                     self.prefetcher = self._model.prefetcher(client, database, questions)
                 graph = build_assessment_graph(database, questions, supply=self.prefetcher)
-                self._context = SessionContext(steps=StepBatches(graph), database=database, questions=questions)
+                self._context = SessionContext(
+                    steps=StepBatches(graph),
+                    loads=Batches(functools.partial(progress.load_many, database), MAX_LOAD_BATCH),
+                    database=database,
+                    questions=questions,
+                )
                 settle_after_startup()
         session = self._sessions.get(attempt_id)
         if session is None:

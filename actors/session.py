@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, cast
 
+from actors.batches import Batches
 from actors.step_batches import StepBatches
 from adaptive.assembly import adaptive_test
 from adaptive.pool import ItemPool
@@ -53,6 +54,7 @@ class SessionContext:
     """What a host gives each of its sessions: the graph's batches, the store and the questions."""
 
     steps: StepBatches  # the graph, compiled once, run over batches of the host's steps
+    loads: Batches[int, progress.StoredAttempt | None]  # sessions rebuilt together read their rows together
     database: Database
     questions: QuestionSource
 
@@ -175,7 +177,7 @@ class AssessmentSession:
         """Build the state from the stored rows, once (again only after a failed or overtaken step)."""
         if self._state is not None:
             return
-        stored = await progress.load(self._context.database, self.attempt_id)
+        stored = await self._context.loads.submit(self.attempt_id)
         if stored is None:
             raise Refused("not_started", f"attempt {self.attempt_id} does not exist")
         self._state = rebuilt_state(stored, self._context.questions)

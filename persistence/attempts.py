@@ -4,12 +4,12 @@ A live session's own writes (its responses, progress and result) are persistence
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import ApplicationStatus, AttemptStatus
@@ -90,6 +90,34 @@ async def start_or_resume(database: Database, test_id: int, user_id: int, now: d
         except IntegrityError:
             continue
     raise RuntimeError("could not open an attempt after a concurrent start")
+
+
+async def open_many(database: Database, requests: Sequence[tuple[int, int]]) -> list[OpenedAttempt | BaseException]:
+    """`start_or_resume` for many (test id, user id) at once, in one transaction: an ingress replica's
+    starts that arrive together share one commit (on SQLite, one sync to disk) instead of queueing for the
+    file's write lock one by one. A refused start is that start's outcome alone, and two starts of the same
+    candidate in one batch land on the same attempt. Rows are locked in (test, user) order, so batches of
+    two replicas never deadlock; if another writer's start collides with the batch anyway, nothing of it
+    is stored and each start runs again on its own."""
+    now = datetime.now(UTC)
+    outcomes: list[OpenedAttempt | BaseException | None] = [None] * len(requests)
+    try:
+        async with database.transaction() as session:
+            for position in sorted(range(len(requests)), key=requests.__getitem__):
+                try:
+                    outcomes[position] = await _open(session, *requests[position], now)
+                except AccessRefused as refused:  # raised before that start wrote anything
+                    outcomes[position] = refused
+    except (IntegrityError, OperationalError):  # a concurrent start won a row, or the two deadlocked
+        return [await _outcome(start_or_resume(database, test_id, user_id, now)) for test_id, user_id in requests]
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def _outcome(opening: Awaitable[OpenedAttempt]) -> OpenedAttempt | BaseException:
+    try:
+        return await opening
+    except Exception as error:
+        return error
 
 
 async def find_response(session: AsyncSession, attempt_id: int, question_id: str) -> Response | None:

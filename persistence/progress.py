@@ -75,16 +75,22 @@ class Step:
     result: Result | None = None
 
 
-async def load(database: Database, attempt_id: int) -> StoredAttempt | None:
-    """The attempt, its test and its responses in order: everything a session is rebuilt from."""
+async def load_many(database: Database, attempt_ids: Sequence[int]) -> list[StoredAttempt | None]:
+    """Each attempt with its test and its responses in order (None for an attempt that does not exist):
+    everything a session is rebuilt from, for a batch of sessions in three queries."""
+    wanted = set(attempt_ids)
     async with database.transaction() as session:
-        attempt = await session.get(Attempt, attempt_id, populate_existing=True)
-        if attempt is None:
-            return None
-        test = await session.get(Test, attempt.test_id)
-        assert test is not None
+        found = {
+            attempt.id: attempt
+            for attempt in await session.scalars(
+                select(Attempt).where(Attempt.id.in_(wanted)).execution_options(populate_existing=True)
+            )
+        }
+        test_ids = {attempt.test_id for attempt in found.values()}
+        tests = {test.id: test for test in await session.scalars(select(Test).where(Test.id.in_(test_ids)))}
         rows = await session.execute(
             select(
+                Response.attempt_id,
                 Response.question_id,
                 Response.item_id,
                 Response.index,
@@ -93,23 +99,29 @@ async def load(database: Database, attempt_id: int) -> StoredAttempt | None:
                 Response.pool_entry,
                 Response.item_snapshot,
             )
-            .where(Response.attempt_id == attempt_id)
-            .order_by(Response.index)
+            .where(Response.attempt_id.in_(found))
+            .order_by(Response.attempt_id, Response.index)
         )
-        responses = [
-            AnsweredRow(
-                question_id,
-                item_id,
-                index,
-                skill,
-                bool(correct),
-                entry,
-                snapshot.get("family"),
-                str(snapshot.get("stem", "")),
+        responses: dict[int, list[AnsweredRow]] = {attempt_id: [] for attempt_id in found}
+        for attempt_id, question_id, item_id, index, skill, correct, entry, snapshot in rows.all():
+            responses[attempt_id].append(
+                AnsweredRow(
+                    question_id,
+                    item_id,
+                    index,
+                    skill,
+                    bool(correct),
+                    entry,
+                    snapshot.get("family"),
+                    str(snapshot.get("stem", "")),
+                )
             )
-            for question_id, item_id, index, skill, correct, entry, snapshot in rows.all()
-        ]
-    return StoredAttempt(attempt, test, responses)
+    return [
+        StoredAttempt(found[attempt_id], tests[found[attempt_id].test_id], responses[attempt_id])
+        if attempt_id in found
+        else None
+        for attempt_id in attempt_ids
+    ]
 
 
 async def deadline_of(database: Database, attempt_id: int) -> datetime | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,18 +12,23 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from ray.actor import ActorHandle
 
+from actors.batches import Batches
 from actors.connection_directory import REPORT_INTERVAL_S
 from actors.registry import RegistryConfig, get_registry
 from config.settings import Settings
 from generation.endpoint import ModelEndpoint
 from graphs.chat import build_chat_graph
 from llm.client import ChatModel
+from persistence import attempts
+from persistence.attempts import OpenedAttempt
 from persistence.database import Database
 from questions.source import QuestionSource
 from serve_app.connection_table import ConnectionTable
 from serve_app.host_events import HostEvents
 from serve_app.metrics import ReplicaMetrics
 from serve_app.tokens import TokenService
+
+MAX_OPENING_BATCH = 256  # attempts opened or resumed in one transaction
 
 
 @dataclass
@@ -37,6 +43,7 @@ class ReplicaState:
     registry: ActorHandle
     chat: CompiledStateGraph[Any, Any, Any, Any]
     chat_model: ChatModel | None  # words the chat's answers when a model is configured
+    openings: Batches[tuple[int, int], OpenedAttempt]  # (test id, user id) started together, one commit
     _reporter: asyncio.Task[None] | None = field(default=None, init=False)
 
     @classmethod
@@ -56,6 +63,7 @@ class ReplicaState:
             registry=get_registry(RegistryConfig.from_settings(settings)),
             chat=build_chat_graph(database, chat_model, settings.llm_budget_s),
             chat_model=chat_model,
+            openings=Batches(functools.partial(attempts.open_many, database), MAX_OPENING_BATCH),
         )
 
     def start_reporting(self) -> None:

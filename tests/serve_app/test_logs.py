@@ -49,7 +49,7 @@ def test_logs_carry_ids_and_never_a_token_or_a_key(server: Server, make_live_tes
             break
         asyncio.run(asyncio.sleep(0.2))
     messages = {entry["message"] for entry in ours}
-    assert {"attempt started", "answer handled"} <= messages, messages
+    assert "attempt started" in messages, messages  # per answer only at DEBUG: a line each costs the replica
     assert any(message.startswith("connection opened: ") and message.endswith("/ws/assessment") for message in messages)
     assert all(entry["connection_id"] == connection_id for entry in ours)
     assert any(entry.get("attempt_id") == attempt_id for entry in ours)
