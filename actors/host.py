@@ -223,6 +223,11 @@ class SessionHost:
                 return self._refused(session, error, request_id)
             return self._answered(session, messages)
 
+    async def submit_many(self, calls: list[tuple[int, str, str, str, str | None]]) -> list[list[str] | BaseException]:
+        """`submit` for the answers an ingress replica relays together (serve_app.host_answers): they run
+        concurrently, so they share the steps' batches; each gets its own frames or its own error."""
+        return await asyncio.gather(*(self.submit(*call) for call in calls), return_exceptions=True)
+
     async def get_state(self, attempt_id: int) -> str:
         session = await self._session(attempt_id)
         frame = (await session.state()).frame()

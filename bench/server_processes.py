@@ -9,6 +9,7 @@ the whole server spends, not one process."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import psutil
 
@@ -43,17 +44,26 @@ def role_of(process: psutil.Process) -> str:
     return "other"
 
 
-def cpu_seconds_by_role() -> dict[str, float]:
-    """User + system CPU so far of the server processes, summed per role (see `role_of`)."""
+def _summed_by_role(measure: Callable[[psutil.Process], float]) -> dict[str, float]:
     totals: dict[str, float] = {}
     for process in server_processes():
         try:
-            times = process.cpu_times()
+            value = measure(process)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         role = role_of(process)
-        totals[role] = totals.get(role, 0.0) + times.user + times.system
+        totals[role] = totals.get(role, 0.0) + value
     return totals
+
+
+def cpu_seconds_by_role() -> dict[str, float]:
+    """User + system CPU so far of the server processes, summed per role (see `role_of`)."""
+    return _summed_by_role(lambda process: sum(process.cpu_times()[:2]))
+
+
+def rss_bytes_by_role() -> dict[str, float]:
+    """Resident memory of the server processes, summed per role."""
+    return _summed_by_role(lambda process: process.memory_info().rss)
 
 
 def rss_bytes() -> int:

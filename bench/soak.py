@@ -33,7 +33,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server_processes import rss_bytes  # noqa: E402 - beside this script
+from server_processes import cpu_seconds_by_role, rss_bytes, rss_bytes_by_role  # noqa: E402 - beside this script
 
 SECRET = "soak-benchmark-secret-key-that-is-long-enough-0123456789"
 QUESTIONS = 20
@@ -44,6 +44,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     closes: int = 0
+    close_reasons: dict[str, int] = field(default_factory=dict)  # what each unexpected close was
     completed: int = 0
     connected: int = 0
     acknowledged: set[str] = field(default_factory=set)  # question ids whose answer got its feedback
@@ -64,8 +65,13 @@ async def candidate(url: str, think_s: float, stop_at: float, tally: Tally, rng:
                 finally:
                     tally.connected -= 1
             return
-        except (websockets.ConnectionClosed, OSError, TimeoutError):
+        except (websockets.ConnectionClosed, OSError, TimeoutError) as closed:
             tally.closes += 1
+            reason = (
+                f"code {closed.rcvd.code}" if isinstance(closed, websockets.ConnectionClosed) and closed.rcvd else ""
+            )
+            kind = f"{type(closed).__name__} {reason}".strip()
+            tally.close_reasons[kind] = tally.close_reasons.get(kind, 0) + 1
             await asyncio.sleep(1 + rng.random())
 
 
@@ -186,6 +192,8 @@ def main() -> None:
     time.sleep(5.0)
     rss_none = server_rss_mib()  # serving, nobody connected
 
+    roles_all_in: dict[str, float] = {}
+
     async def run() -> tuple[float, float]:
         stop_at = time.monotonic() + seconds
         rng = random.Random(1)
@@ -205,6 +213,7 @@ def main() -> None:
                 elapsed = time.monotonic() - began
                 if not rss_start and tally.connected == len(tokens) and elapsed > 45:
                     rss_start = server_rss_mib()  # everyone in and started
+                    roles_all_in.update(rss_bytes_by_role())
                 progress.update(
                     bar,
                     completed=min(elapsed, seconds),
@@ -215,8 +224,14 @@ def main() -> None:
         return rss_start, server_rss_mib()
 
     started = time.monotonic()
+    cpu_before = cpu_seconds_by_role()
     rss_start, rss_end = asyncio.run(run())
     wall = time.monotonic() - started
+    answers = max(len(tally.latencies), 1)
+    cpu_ms = {
+        role: (spent - cpu_before.get(role, 0.0)) * 1000 / answers for role, spent in cpu_seconds_by_role().items()
+    }
+    roles_end = rss_bytes_by_role()
     stored = asyncio.run(stored_question_ids(database_url))
     serve.shutdown()
     ray.shutdown()
@@ -237,12 +252,17 @@ def main() -> None:
          f"{percentile(tally.latencies, 0.99) * 1000:.0f} / {max(tally.latencies, default=0) * 1000:.0f} ms"),
         ("attempts completed", f"{tally.completed:,}"),
         ("error frames (goal 0)", f"{sum(tally.errors.values())} {tally.errors or ''}"),
-        ("unexpected closes (goal 0)", str(tally.closes)),
+        ("unexpected closes (goal 0)", f"{tally.closes} {tally.close_reasons or ''}"),
         ("acknowledged answers stored once", f"{exactly_once} ({len(tally.acknowledged):,} acknowledged, "
          f"{len(stored):,} rows)"),
         ("server RSS, none / all in / end", f"{rss_none:,.0f} / {rss_start:,.0f} / {rss_end:,.0f} MiB "
          f"(end {rss_end / max(rss_start, 1):.2f}x all in)"),
         ("server memory per live session", f"{per_session_kib:,.0f} KiB"),
+        ("server CPU per answer", f"{sum(cpu_ms.values()):.1f} ms: " + ", ".join(
+            f"{role} {ms:.2f}" for role, ms in sorted(cpu_ms.items()) if ms >= 0.05)),
+        ("RSS all in -> end, by process", ", ".join(
+            f"{role} {roles_all_in.get(role, 0) / 2**20:,.0f} -> {held / 2**20:,.0f} MiB"
+            for role, held in sorted(roles_end.items()) if held >= 50 * 2**20)),
     ]  # fmt: skip
     for row in rows:
         table.add_row(*row)

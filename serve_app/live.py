@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import astuple
 from typing import Any
 
 import ray
@@ -19,10 +20,11 @@ from fastapi import APIRouter, WebSocket
 from ray.actor import ActorHandle
 
 from actors.host import TAKEN_OVER
-from domain.enums import Role
+from domain.enums import GeneratorKind, Role
 from domain.errors import Refused
 from persistence import attempts
 from serve_app.connection import CloseConnection, ProtocolConnection
+from serve_app.host_answers import RelayedAnswer
 from serve_app.host_events import Follower
 from serve_app.schemas import MAX_RECORD_ID
 from serve_app.state import ReplicaState
@@ -44,6 +46,7 @@ class AssessmentConnection(ProtocolConnection):
         self.attempt_id: int | None = None
         self.host_id: str | None = None
         self.host: ActorHandle | None = None
+        self.batched_answers = True  # False for a test whose items an LLM writes (see `relay`)
 
     async def on_connect(self) -> None:
         raw = self.websocket.query_params.get("test_id", "")
@@ -65,11 +68,8 @@ class AssessmentConnection(ProtocolConnection):
                 if self.attempt_id is None:
                     raise Refused("not_started", "send start_assessment first")
                 received = time.perf_counter()
-                frames = await self.call_host(
-                    lambda host: host.submit.remote(
-                        self.attempt_id, self.connection_id, question_id, option, request_id
-                    )
-                )
+                answer = RelayedAnswer(self.attempt_id, self.connection_id, question_id, option, request_id)
+                frames = await self.call_host(self.relay(answer))
                 # DEBUG: at INFO, a JSON line per answer was 9% of the replica's CPU under load (py-spy).
                 logger.debug("answer handled", extra=self.log_context())
                 await self.send_all(frames)
@@ -94,8 +94,9 @@ class AssessmentConnection(ProtocolConnection):
             self.figures.attempt_id = self.attempt_id
         logger.info("attempt %s", "resumed" if opened.resumed else "started", extra=self.log_context())
         replica_id = self.state.host_events.replica_id
+        self.batched_answers = opened.test.generator is not GeneratorKind.LLM
         frames = await self.call_host(
-            lambda host: host.start.remote(self.attempt_id, self.connection_id, replica_id, request_id)
+            lambda _, host: host.start.remote(self.attempt_id, self.connection_id, replica_id, request_id)
         )
         await self.send_all(frames)
         self.follow_host_events()
@@ -111,7 +112,14 @@ class AssessmentConnection(ProtocolConnection):
                     attempt_id=None, status="not_started", answered=0, pending_question_id=None, remaining_s=None
                 ).frame()
             attempt_id = active.id
-        return str(await self.call_host(lambda host: host.get_state.remote(attempt_id), attempt_id))
+        return str(await self.call_host(lambda _, host: host.get_state.remote(attempt_id), attempt_id))
+
+    def relay(self, answer: RelayedAnswer) -> Callable[[str, ActorHandle], Awaitable[list[str]]]:
+        """How an answer reaches the host: with the others arriving for it (serve_app.host_answers), or, for
+        a test whose items an LLM writes, in a call of its own."""
+        if self.batched_answers:
+            return lambda host_id, host: self.state.host_answers.submit(host_id, host, answer)
+        return lambda _, host: host.submit.remote(*astuple(answer))
 
     async def send_all(self, frames: list[str]) -> None:
         for frame in frames:
@@ -121,22 +129,23 @@ class AssessmentConnection(ProtocolConnection):
 
     # -- the session host -----------------------------------------------------------------------------
 
-    async def call_host(self, call: Callable[[ActorHandle], Awaitable[Any]], attempt_id: int | None = None) -> Any:
+    async def call_host(self, call: Callable[[str, ActorHandle], Awaitable[Any]], attempt_id: int | None = None) -> Any:
         """Call the session's host; if it died, ask the registry for a new one and call again.
 
         A retried call is safe: every host method is idempotent (a replayed answer is a duplicate)."""
         attempt_id = attempt_id if attempt_id is not None else self.attempt_id
         assert attempt_id is not None
         own = attempt_id == self.attempt_id
-        if own and self.host is not None:
+        if own and self.host_id is not None and self.host is not None:
             host_id, host = self.host_id, self.host
         else:
             host_id, host = await self.locate(attempt_id)
         for retry in range(HOST_CALL_RETRIES + 1):
             try:
-                result = await call(host)
+                result = await call(host_id, host)
                 break
             except ray.exceptions.RayActorError:
+                self.state.host_answers.forget(host_id)
                 if retry == HOST_CALL_RETRIES:
                     raise
                 host_id, host = await self.locate(attempt_id, host_id)

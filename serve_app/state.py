@@ -24,6 +24,7 @@ from persistence.attempts import OpenedAttempt
 from persistence.database import Database
 from questions.source import QuestionSource
 from serve_app.connection_table import ConnectionTable
+from serve_app.host_answers import HostAnswers
 from serve_app.host_events import HostEvents
 from serve_app.metrics import ReplicaMetrics
 from serve_app.tokens import TokenService
@@ -44,6 +45,7 @@ class ReplicaState:
     chat: CompiledStateGraph[Any, Any, Any, Any]
     chat_model: ChatModel | None  # words the chat's answers when a model is configured
     openings: Batches[tuple[int, int], OpenedAttempt]  # (test id, user id) started together, one commit
+    host_answers: HostAnswers  # answers relayed to each host in batches
     _reporter: asyncio.Task[None] | None = field(default=None, init=False)
 
     @classmethod
@@ -64,6 +66,7 @@ class ReplicaState:
             chat=build_chat_graph(database, chat_model, settings.llm_budget_s),
             chat_model=chat_model,
             openings=Batches(functools.partial(attempts.open_many, database), MAX_OPENING_BATCH),
+            host_answers=HostAnswers(),
         )
 
     def start_reporting(self) -> None:
