@@ -253,16 +253,22 @@ def hosts(
     from actors.registry import NAMESPACE, registry_name
 
     settings = _settings()
-    ray.init(address=address, namespace=NAMESPACE, logging_level=logging.ERROR, log_to_driver=False)
-    try:
-        registry = ray.get_actor(registry_name(settings.database_url))
-    except ValueError:
+    # Ray prints the cluster's own news (a node marked dead, say) to the driver's stdout: keep it off the
+    # output a script parses.
+    with contextlib.redirect_stdout(sys.stderr):
+        ray.init(address=address, namespace=NAMESPACE, logging_level=logging.ERROR, log_to_driver=False)
+        try:
+            registry = ray.get_actor(registry_name(settings.database_url))
+        except ValueError:
+            registry = None
+        rows: list[dict[str, Any]] = sorted(
+            ray.get(registry.host_stats.remote()) if registry is not None else [],
+            key=lambda row: (row["node_id"] or "", row["host_id"]),
+        )
+        ray.shutdown()
+    if registry is None:
         console.print("[red]No registry for this database on that cluster (no assessment has started).[/red]")
-        raise typer.Exit(1) from None
-    rows: list[dict[str, Any]] = sorted(
-        ray.get(registry.host_stats.remote()), key=lambda row: (row["node_id"] or "", row["host_id"])
-    )
-    ray.shutdown()
+        raise typer.Exit(1)
     if as_json:
         print(json.dumps(rows))
         return

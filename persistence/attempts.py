@@ -100,7 +100,7 @@ async def open_many(database: Database, requests: Sequence[tuple[int, int]]) -> 
     two replicas never deadlock; if another writer's start collides with the batch anyway, nothing of it
     is stored and each start runs again on its own."""
     now = datetime.now(UTC)
-    outcomes: list[OpenedAttempt | BaseException | None] = [None] * len(requests)
+    outcomes: dict[int, OpenedAttempt | BaseException] = {}  # by position in `requests`
     try:
         async with database.transaction() as session:
             for position in sorted(range(len(requests)), key=requests.__getitem__):
@@ -110,7 +110,7 @@ async def open_many(database: Database, requests: Sequence[tuple[int, int]]) -> 
                     outcomes[position] = refused
     except (IntegrityError, OperationalError):  # a concurrent start won a row, or the two deadlocked
         return [await _outcome(start_or_resume(database, test_id, user_id, now)) for test_id, user_id in requests]
-    return [outcome for outcome in outcomes if outcome is not None]
+    return [outcomes[position] for position in range(len(requests))]
 
 
 async def _outcome(opening: Awaitable[OpenedAttempt]) -> OpenedAttempt | BaseException:
