@@ -33,6 +33,10 @@ class RelayedAnswer:
     selected_option: str
     request_id: str | None
 
+    def arguments(self) -> tuple[int, str, str, str, str | None]:
+        """The positional arguments of `SessionHost.submit`, one of `submit_many`'s calls."""
+        return (self.attempt_id, self.connection_id, self.question_id, self.selected_option, self.request_id)
+
 
 class HostAnswers:
     def __init__(self) -> None:
@@ -51,9 +55,6 @@ class HostAnswers:
 
     @staticmethod
     async def _call(host: ActorHandle, batch: list[RelayedAnswer]) -> list[list[str] | BaseException]:
-        calls = [
-            (answer.attempt_id, answer.connection_id, answer.question_id, answer.selected_option, answer.request_id)
-            for answer in batch
-        ]
+        calls = [answer.arguments() for answer in batch]
         outcomes: list[list[str] | BaseException] = await host.submit_many.remote(calls)
         return outcomes

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import astuple
 from typing import Any
 
 import ray
@@ -121,7 +120,7 @@ class AssessmentConnection(ProtocolConnection):
         a test whose items an LLM writes, in a call of its own."""
         if self.batched_answers:
             return lambda host_id, host: self.state.host_answers.submit(host_id, host, answer)
-        return lambda _, host: host.submit.remote(*astuple(answer))
+        return lambda _, host: host.submit.remote(*answer.arguments())
 
     async def send_all(self, frames: list[str]) -> None:
         for frame in frames:
