@@ -250,11 +250,13 @@ class Registry:
     def connection_opened(self, endpoint: str, user_id: int, test_id: int | None) -> None:
         self._connections.opened(endpoint, user_id, test_id)
 
-    def report_connections(self, replica_id: str, connections: list[dict[str, Any]]) -> None:
-        self._connections.report(replica_id, connections)
+    def report_connections(self, replica_id: str, connections: list[dict[str, Any]] | None) -> bool:
+        """A replica's check-in, with its table of open connections or without (None); returns whether
+        the tables are wanted (someone read them lately)."""
+        return self._connections.report(replica_id, connections)
 
-    def connections(self) -> list[dict[str, Any]]:
-        return self._connections.connections()
+    async def connections(self) -> list[dict[str, Any]]:
+        return await self._connections.connections()
 
     def host_handle(self, host_id: str) -> ActorHandle | None:
         record = self._hosts.get(host_id)

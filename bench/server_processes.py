@@ -66,6 +66,11 @@ def rss_bytes_by_role() -> dict[str, float]:
     return _summed_by_role(lambda process: process.memory_info().rss)
 
 
+def pids_of_role(role: str) -> set[int]:
+    """The server processes of one role now (several HAProxy pids over a run mean it was reloaded)."""
+    return {process.pid for process in server_processes() if role_of(process) == role}
+
+
 def rss_bytes() -> int:
     """Resident memory of every server process."""
     total = 0

@@ -33,7 +33,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server_processes import cpu_seconds_by_role, rss_bytes, rss_bytes_by_role  # noqa: E402 - beside this script
+from server_processes import cpu_seconds_by_role, pids_of_role, rss_bytes, rss_bytes_by_role  # noqa: E402 - beside this script
 
 SECRET = "soak-benchmark-secret-key-that-is-long-enough-0123456789"
 QUESTIONS = 20
@@ -45,23 +45,31 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     closes: int = 0
     close_reasons: dict[str, int] = field(default_factory=dict)  # what each unexpected close was
+    close_minutes: dict[int, int] = field(default_factory=dict)  # unexpected closes per minute of the run
+    began: float = field(default_factory=time.monotonic)
+    error_messages: list[str] = field(default_factory=list)  # the first few, as the server worded them
     completed: int = 0
     connected: int = 0
     acknowledged: set[str] = field(default_factory=set)  # question ids whose answer got its feedback
 
-    def error(self, code: str) -> None:
+    def error(self, frame: dict) -> None:
+        code = frame.get("code", frame["type"])
         self.errors[code] = self.errors.get(code, 0) + 1
+        if len(self.error_messages) < 5:
+            self.error_messages.append(f"{code}: {frame.get('message', '')}")
 
 
 async def candidate(url: str, think_s: float, stop_at: float, tally: Tally, rng: random.Random) -> None:
     """One candidate for the whole run; reconnects (counted) if the server closes on it."""
     await asyncio.sleep(rng.random() * 30)  # arrivals spread over half a minute
+    phase = ["connecting"]
     while time.monotonic() < stop_at:
         try:
-            async with websockets.connect(url, open_timeout=120, max_size=2**22) as socket:
+            # Like a browser: no keepalive pings of its own (a page cannot send them); it answers the server's.
+            async with websockets.connect(url, open_timeout=120, max_size=2**22, ping_interval=None) as socket:
                 tally.connected += 1
                 try:
-                    await drive(socket, think_s, stop_at, tally, rng)
+                    await drive(socket, think_s, stop_at, tally, rng, phase)
                 finally:
                     tally.connected -= 1
             return
@@ -70,36 +78,47 @@ async def candidate(url: str, think_s: float, stop_at: float, tally: Tally, rng:
             reason = (
                 f"code {closed.rcvd.code}" if isinstance(closed, websockets.ConnectionClosed) and closed.rcvd else ""
             )
-            kind = f"{type(closed).__name__} {reason}".strip()
+            kind = f"{type(closed).__name__} {reason} {phase[0]}".strip()
             tally.close_reasons[kind] = tally.close_reasons.get(kind, 0) + 1
+            minute = int((time.monotonic() - tally.began) // 60)
+            tally.close_minutes[minute] = tally.close_minutes.get(minute, 0) + 1
             await asyncio.sleep(1 + rng.random())
 
 
 async def drive(
-    socket: websockets.ClientConnection, think_s: float, stop_at: float, tally: Tally, rng: random.Random
+    socket: websockets.ClientConnection,
+    think_s: float,
+    stop_at: float,
+    tally: Tally,
+    rng: random.Random,
+    phase: list[str],  # where the candidate is, for the tally of unexpected closes
 ) -> None:
     async def receive() -> dict:
         return json.loads(await socket.recv())  # type: ignore[no-any-return]
 
+    phase[0] = "before auth_success"
     await receive()  # auth_success
     while time.monotonic() < stop_at:
+        phase[0] = "starting"
         await socket.send(json.dumps({"type": "start_assessment"}))
         frame = await receive()
         if frame["type"] == "error":
-            tally.error(frame["code"])
+            tally.error(frame)
             await asyncio.sleep(think_s)
             continue
         if frame["type"] == "assessment_started":
             frame = await receive()
         while frame["type"] == "question" and time.monotonic() < stop_at:
             await asyncio.sleep(think_s * (0.5 + rng.random()))
+            phase[0] = "answering"
             sent = time.perf_counter()
             await socket.send(
                 json.dumps({"type": "submit_answer", "question_id": frame["question_id"], "selected_option": "a"})
             )
             feedback = await receive()
+            phase[0] = "thinking"
             if feedback["type"] != "answer_feedback":
-                tally.error(feedback.get("code", feedback["type"]))
+                tally.error(feedback)
                 break  # resynchronise through start_assessment
             tally.latencies.append(time.perf_counter() - sent)
             tally.acknowledged.add(frame["question_id"])
@@ -193,9 +212,11 @@ def main() -> None:
     rss_none = server_rss_mib()  # serving, nobody connected
 
     roles_all_in: dict[str, float] = {}
+    haproxy_pids: dict[int, float] = {}  # each HAProxy process seen, and when first (a reload starts a new one)
 
     async def run() -> tuple[float, float]:
         stop_at = time.monotonic() + seconds
+        tally.began = time.monotonic()
         rng = random.Random(1)
         tasks = [
             asyncio.create_task(candidate(url + token, arguments.think_s, stop_at, tally, random.Random(rng.random())))
@@ -211,6 +232,8 @@ def main() -> None:
             while not all(task.done() for task in tasks):
                 await asyncio.sleep(1)
                 elapsed = time.monotonic() - began
+                for pid in pids_of_role("haproxy"):
+                    haproxy_pids.setdefault(pid, elapsed)
                 if not rss_start and tally.connected == len(tokens) and elapsed > 45:
                     rss_start = server_rss_mib()  # everyone in and started
                     roles_all_in.update(rss_bytes_by_role())
@@ -251,10 +274,13 @@ def main() -> None:
         ("round trip p50 / p99 / max", f"{percentile(tally.latencies, 0.5) * 1000:.0f} / "
          f"{percentile(tally.latencies, 0.99) * 1000:.0f} / {max(tally.latencies, default=0) * 1000:.0f} ms"),
         ("attempts completed", f"{tally.completed:,}"),
-        ("error frames (goal 0)", f"{sum(tally.errors.values())} {tally.errors or ''}"),
+        ("error frames (goal 0)", f"{sum(tally.errors.values())} {tally.errors or ''} {tally.error_messages or ''}"),
         ("unexpected closes (goal 0)", f"{tally.closes} {tally.close_reasons or ''}"),
+        ("unexpected closes by minute of the run", ", ".join(
+            f"{minute}: {count}" for minute, count in sorted(tally.close_minutes.items())) or "none"),
         ("acknowledged answers stored once", f"{exactly_once} ({len(tally.acknowledged):,} acknowledged, "
          f"{len(stored):,} rows)"),
+        ("HAProxy processes (first seen at s)", ", ".join(f"{pid} ({at:.0f})" for pid, at in haproxy_pids.items())),
         ("server RSS, none / all in / end", f"{rss_none:,.0f} / {rss_start:,.0f} / {rss_end:,.0f} MiB "
          f"(end {rss_end / max(rss_start, 1):.2f}x all in)"),
         ("server memory per live session", f"{per_session_kib:,.0f} KiB"),

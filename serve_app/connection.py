@@ -13,6 +13,7 @@ import logging
 import uuid
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -106,10 +107,9 @@ class ProtocolConnection(ABC):
         token = websocket.query_params.get("token") or subprotocol_token
         try:
             claims = self.state.tokens.verify(token or "")
-            async with self.state.database.transaction() as session:
-                user = await session.get(User, claims.user_id)
         except AuthenticationFailed:
             raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "authentication failed") from None
+        user = await self.state.users.submit(claims.user_id)  # with the other sockets connecting now
         if user is None or not user.is_active:
             raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "authentication failed")
         self._user = user
@@ -136,7 +136,7 @@ class ProtocolConnection(ABC):
             ).frame()
         )
 
-    async def refuse(self, code: str, message: str) -> None:
+    async def refuse(self, code: str, message: str) -> NoReturn:
         """An `error` frame, then close with 4403."""
         await self.send(protocol.Error(code=code, message=message).frame())
         raise CloseConnection(protocol.CLOSE_FORBIDDEN, code)

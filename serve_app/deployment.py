@@ -9,8 +9,10 @@ from ray.serve import Application
 from config.settings import Settings
 from serve_app.app import create_app
 
-# Serve counts an open WebSocket as one ongoing request: a replica must accept thousands at once.
-MAX_ONGOING_REQUESTS = 5000
+# Serve counts an open WebSocket as one ongoing request: a replica must accept every socket of a node's
+# candidates at once, with room for their reconnects, monitors and REST (5,000 filled up exactly with the
+# 5,000 candidates of bench/soak.py). Past the limit Serve answers a new socket 503.
+MAX_ONGOING_REQUESTS = 20_000
 
 
 @serve.deployment(name="Ingress", max_ongoing_requests=MAX_ONGOING_REQUESTS, num_replicas=1)

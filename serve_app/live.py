@@ -54,12 +54,12 @@ class AssessmentConnection(ProtocolConnection):
         if not raw.isdigit() or len(raw) > 12 or not 1 <= int(raw) <= MAX_RECORD_ID:
             await self.refuse("invalid_message", "test_id must be a test's numeric id")
         self.test_id = int(raw)
-        async with self.state.database.transaction() as session:
-            application = await attempts.find_application(session, self.test_id, self.user.id)
-            active = await attempts.attempt_in_progress(session, application.id) if application else None
-        if application is None or self.user.role is not Role.CANDIDATE:
+        if self.user.role is not Role.CANDIDATE:
             await self.refuse("not_eligible", "you are not invited to this test")
-        await self.send_auth_success(active.id if active else None)
+        invitation = await self.state.invitations.submit((self.test_id, self.user.id))  # with the others now
+        if invitation is None:
+            await self.refuse("not_eligible", "you are not invited to this test")
+        await self.send_auth_success(invitation.active_attempt_id)
 
     async def on_message(self, request: protocol.AnyClientMessage) -> None:
         match request:

@@ -19,9 +19,11 @@ from config.settings import Settings
 from generation.endpoint import ModelEndpoint
 from graphs.chat import build_chat_graph
 from llm.client import ChatModel
-from persistence import attempts
+from persistence import admissions, attempts
+from persistence.admissions import Invitation
 from persistence.attempts import OpenedAttempt
 from persistence.database import Database
+from persistence.models import User
 from questions.source import QuestionSource
 from serve_app.connection_table import ConnectionTable
 from serve_app.host_answers import HostAnswers
@@ -30,6 +32,7 @@ from serve_app.metrics import ReplicaMetrics
 from serve_app.tokens import TokenService
 
 MAX_OPENING_BATCH = 256  # attempts opened or resumed in one transaction
+MAX_ADMISSION_BATCH = 500  # sockets whose user or invitation is read in one query
 
 
 @dataclass
@@ -44,6 +47,8 @@ class ReplicaState:
     registry: ActorHandle
     chat: CompiledStateGraph[Any, Any, Any, Any]
     chat_model: ChatModel | None  # words the chat's answers when a model is configured
+    users: Batches[int, User | None]  # the users of the sockets connecting together, one query
+    invitations: Batches[tuple[int, int], Invitation | None]  # (test id, user id) connecting together
     openings: Batches[tuple[int, int], OpenedAttempt]  # (test id, user id) started together, one commit
     host_answers: HostAnswers  # answers relayed to each host in batches
     _reporter: asyncio.Task[None] | None = field(default=None, init=False)
@@ -65,23 +70,35 @@ class ReplicaState:
             registry=get_registry(RegistryConfig.from_settings(settings)),
             chat=build_chat_graph(database, chat_model, settings.llm_budget_s),
             chat_model=chat_model,
+            users=Batches(functools.partial(admissions.users_many, database), MAX_ADMISSION_BATCH),
+            invitations=Batches(functools.partial(admissions.invitations_many, database), MAX_ADMISSION_BATCH),
             openings=Batches(functools.partial(attempts.open_many, database), MAX_OPENING_BATCH),
             host_answers=HostAnswers(),
         )
 
     def start_reporting(self) -> None:
-        """Report this replica's open connections to the registry's directory every few seconds."""
+        """Check in with the registry's connection directory every few seconds, with this replica's table
+        of open connections while someone reads the directory (actors.connection_directory)."""
 
         async def report_forever() -> None:
+            wanted = False
             while True:
-                with contextlib.suppress(Exception):  # a registry restarting misses one report
-                    await self.report_connections()
+                with contextlib.suppress(Exception):  # a registry restarting misses one check-in
+                    wanted = await self.report_connections(with_table=wanted)
                 await asyncio.sleep(REPORT_INTERVAL_S)
 
         self._reporter = asyncio.get_running_loop().create_task(report_forever())
 
-    async def report_connections(self) -> None:
-        await self.registry.report_connections.remote(self.connections.replica_id, self.connections.rows())
+    async def report_connections(self, with_table: bool = True) -> bool:
+        """Check in (with the table, or without it); if tables are wanted and this one was not sent, send
+        it at once. Returns whether tables are wanted."""
+        replica_id = self.connections.replica_id
+        wanted: bool = await self.registry.report_connections.remote(
+            replica_id, self.connections.rows() if with_table else None
+        )
+        if wanted and not with_table:
+            await self.registry.report_connections.remote(replica_id, self.connections.rows())
+        return wanted
 
     async def close(self) -> None:
         self.host_events.close()

@@ -24,6 +24,7 @@ import pytest
 from psycopg import sql
 
 from config.settings import Settings
+from persistence.database import Database
 from persistence.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("ASSESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -255,8 +256,6 @@ def make_live_test(server: Server, admin_token: str, make_user):  # type: ignore
 
 async def execute_sql(database_url: str, statement: Any) -> Any:
     """Run one statement on the server's database (a scalar for a SELECT), as a test's side door."""
-    from persistence.database import Database
-
     database = Database(database_url)
     try:
         async with database.transaction() as session:
@@ -303,6 +302,17 @@ async def start_then_pass_the_deadline(server: Server, live: Any) -> int:
         server.settings.database_url, update(Attempt).where(Attempt.id == attempt_id).values(deadline=past)
     )
     return attempt_id
+
+
+async def newest_user_ids(database: Database, count: int) -> list[int]:
+    """The ids of the `count` users created last (an `invite_cohort`'s candidates), ascending."""
+    from sqlalchemy import select
+
+    from persistence.models import User
+
+    async with database.transaction() as session:
+        rows = await session.scalars(select(User.id).order_by(User.id.desc()).limit(count))
+        return sorted(rows)
 
 
 def invite_cohort(server: Server, candidates: int, **test_overrides: object) -> tuple[int, list[str]]:

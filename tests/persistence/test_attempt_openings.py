@@ -6,19 +6,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from conftest import Server, invite_cohort
+from conftest import Server, invite_cohort, newest_user_ids
 from sqlalchemy import func, select
 
 from domain.errors import AccessRefused
 from persistence import attempts
 from persistence.database import Database
-from persistence.models import Attempt, User
-
-
-async def candidate_ids(database: Database, count: int) -> list[int]:
-    async with database.transaction() as session:
-        rows = await session.scalars(select(User.id).order_by(User.id.desc()).limit(count))
-        return sorted(rows)
+from persistence.models import Attempt
 
 
 async def attempts_of(database: Database, test_id: int) -> dict[int, int]:
@@ -36,7 +30,7 @@ def test_a_batch_opens_each_start_as_alone_would(server: Server) -> None:
     async def scenario() -> None:
         database = Database(server.settings.database_url)
         try:
-            invited = await candidate_ids(database, 8)
+            invited = await newest_user_ids(database, 8)
             stranger = invited[0]  # invited to this test, asked about another test id: not eligible there
             requests = [(test_id, user_id) for user_id in invited]
             requests += [(test_id, invited[3]), (test_id + 10**6, stranger)]
@@ -65,7 +59,7 @@ def test_batches_racing_from_two_replicas_land_on_one_attempt_per_candidate(serv
     async def scenario() -> None:
         replicas = [Database(server.settings.database_url) for _ in range(2)]
         try:
-            invited = await candidate_ids(replicas[0], 12)
+            invited = await newest_user_ids(replicas[0], 12)
             secrets.SystemRandom().shuffle(invited)
             requests = [(test_id, user_id) for user_id in invited]
             first, second = await asyncio.gather(
