@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +152,14 @@ async def seed(database_url: str, clients: int, questions: int, secret: str) -> 
     from serve_app.tokens import TokenService
 
     database = Database(database_url)
+    run = uuid.uuid4().hex[:8]  # accounts of their own: each mode of a run may seed the same --database-url
     async with database.transaction() as session:
         admin = await users.create_user(
-            session, email="bench-admin@example.com", password="bench-password", full_name="Bench", role=Role.ADMIN
+            session,
+            email=f"bench-{run}-admin@example.com",
+            password="bench-password",
+            full_name="Bench",
+            role=Role.ADMIN,
         )
         test = await catalog.create_test(
             session,
@@ -178,7 +184,7 @@ async def seed(database_url: str, clients: int, questions: int, secret: str) -> 
         for number in range(clients):
             user = await users.create_user(
                 session,
-                email=f"bench{number}@example.com",
+                email=f"bench-{run}-{number}@example.com",
                 password="bench-password",
                 full_name="Bench",
                 role=Role.CANDIDATE,

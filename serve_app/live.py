@@ -1,6 +1,7 @@
 """/ws/assessment: the live protocol's assessment endpoint (DESIGN.md section 4).
 
-The ingress is stateless: it authenticates, opens or resumes the attempt in the database (with the other
+The ingress is stateless: it authenticates and checks the invitation (with the other sockets that connect
+together, in one query: persistence.admissions), opens or resumes the attempt in the database (with the other
 starts that arrive together, in one transaction), asks the registry once where the session lives, and then
 relays messages to that host (answers with the others arriving for that host: serve_app.host_answers).
 Writes that must finish are done by the host actor, which the socket's cancellation (a client that
