@@ -15,7 +15,13 @@ MIN_ADMIN_PASSWORD_LENGTH = 12
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"
 DEVELOPMENT_ADMIN_PASSWORD = "admin-password-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/assess.db"
-MODEL_ROUTE_PREFIX = "/llm"  # the Ray Serve LLM application's route, when we serve the model
+MODEL_ROUTE_PREFIX = "/llm"
+# Sessions per session host by default (README, "Why ASSESS_SESSIONS_PER_ACTOR defaults to ..."): one host per
+# core on PostgreSQL; on SQLite one host for all, since every write queues for the file's one write lock and
+# a second writer process only adds waits (bench/soak.py, 5,000 candidates: p99 1,072 ms with two hosts,
+# 88 ms with one).
+SESSIONS_PER_HOST = 2_500
+MAX_SESSIONS_PER_HOST = 10_000  # the Ray Serve LLM application's route, when we serve the model
 
 
 def _env(*names: str) -> AliasChoices:
@@ -46,7 +52,10 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_ADMIN_PASSWORD), validation_alias=_env("ASSESS_ADMIN_PASSWORD")
     )
 
-    sessions_per_actor: int = Field(2_500, ge=1, le=10_000, validation_alias=_env("ASSESS_SESSIONS_PER_ACTOR"))
+    # Unset: chosen by the database (`sessions_per_actor`).
+    sessions_per_actor_setting: int | None = Field(
+        None, ge=1, le=MAX_SESSIONS_PER_HOST, validation_alias=_env("ASSESS_SESSIONS_PER_ACTOR")
+    )
     generator: Literal["bank", "llm"] = Field("bank", validation_alias=_env("ASSESS_GENERATOR"))
     llm_base_url: str | None = Field(None, validation_alias=_env("ASSESS_LLM_BASE_URL"))
     llm_model: str | None = Field(None, validation_alias=_env("ASSESS_LLM_MODEL"))
@@ -129,6 +138,14 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def sessions_per_actor(self) -> int:
+        """`ASSESS_SESSIONS_PER_ACTOR`, or by default every session on one host on SQLite and one host per
+        `SESSIONS_PER_HOST` sessions on PostgreSQL."""
+        if self.sessions_per_actor_setting is not None:
+            return self.sessions_per_actor_setting
+        return MAX_SESSIONS_PER_HOST if self.database_url.startswith("sqlite") else SESSIONS_PER_HOST
 
     @property
     def model_base_url(self) -> str | None:

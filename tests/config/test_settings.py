@@ -106,3 +106,14 @@ def test_unsupported_database_urls_are_refused(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("ASSESS_DATABASE_URL", url)
     with pytest.raises(ValidationError, match="sqlite:// or postgresql://"):
         Settings()
+
+
+def test_sessions_per_host_default_follows_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ASSESS_SESSIONS_PER_ACTOR", raising=False)
+    on_sqlite = Settings(ASSESS_DATABASE_URL="sqlite:///./var/x.db")  # type: ignore[call-arg]
+    on_postgresql = Settings(ASSESS_DATABASE_URL="postgresql://postgres@127.0.0.1:5432/test")  # type: ignore[call-arg]
+    assert (on_sqlite.sessions_per_actor, on_postgresql.sessions_per_actor) == (10_000, 2_500)
+    chosen = Settings(ASSESS_DATABASE_URL="sqlite:///./var/x.db", ASSESS_SESSIONS_PER_ACTOR=1)  # type: ignore[call-arg]
+    assert chosen.sessions_per_actor == 1
+    with pytest.raises(ValidationError):
+        Settings(ASSESS_SESSIONS_PER_ACTOR=10_001)  # type: ignore[call-arg]
