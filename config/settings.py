@@ -15,13 +15,13 @@ MIN_ADMIN_PASSWORD_LENGTH = 12
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"
 DEVELOPMENT_ADMIN_PASSWORD = "admin-password-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/assess.db"
-MODEL_ROUTE_PREFIX = "/llm"
+MODEL_ROUTE_PREFIX = "/llm"  # the Ray Serve LLM application's route, when we serve the model
 # Sessions per session host by default (README, "Why ASSESS_SESSIONS_PER_ACTOR defaults to ..."): one host per
 # core on PostgreSQL; on SQLite one host for all, since every write queues for the file's one write lock and
 # a second writer process only adds waits (bench/soak.py, 5,000 candidates: p99 1,072 ms with two hosts,
 # 88 ms with one).
 SESSIONS_PER_HOST = 2_500
-MAX_SESSIONS_PER_HOST = 10_000  # the Ray Serve LLM application's route, when we serve the model
+MAX_SESSIONS_PER_HOST = 10_000
 
 
 def _env(*names: str) -> AliasChoices:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from domain.enums import AttemptStatus
 from persistence.database import Database
@@ -26,6 +26,13 @@ class Invitation:
 
     application_id: int
     active_attempt_id: int | None
+
+
+def of_pairs(pairs: set[tuple[int, int]]) -> ColumnElement[bool]:
+    """Invitations whose test and user are among these pairs' (a superset: callers keep the exact pairs)."""
+    return CandidateApplication.test_id.in_({test_id for test_id, _ in pairs}) & CandidateApplication.user_id.in_(
+        {user_id for _, user_id in pairs}
+    )
 
 
 async def users_many(database: Database, user_ids: Sequence[int]) -> list[User | None]:
@@ -44,10 +51,7 @@ async def invitations_many(database: Database, pairs: Sequence[tuple[int, int]])
             Attempt,
             (Attempt.application_id == CandidateApplication.id) & (Attempt.status == AttemptStatus.IN_PROGRESS),
         )
-        .where(
-            CandidateApplication.test_id.in_({test_id for test_id, _ in wanted}),
-            CandidateApplication.user_id.in_({user_id for _, user_id in wanted}),
-        )
+        .where(of_pairs(wanted))
     )
     async with database.transaction() as session:
         rows = (await session.execute(statement)).all()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import ApplicationStatus, AttemptStatus
 from domain.errors import AccessRefused
 from domain.scheduling import attempt_deadline, check_can_start_attempt
+from persistence.admissions import of_pairs
 from persistence.database import Database
 from persistence.models import Attempt, CandidateApplication, Response, Test
 
@@ -24,20 +25,6 @@ class OpenedAttempt:
     attempt: Attempt
     test: Test
     resumed: bool
-
-
-async def find_application(session: AsyncSession, test_id: int, user_id: int) -> CandidateApplication | None:
-    return await session.scalar(
-        select(CandidateApplication).where(
-            CandidateApplication.test_id == test_id, CandidateApplication.user_id == user_id
-        )
-    )
-
-
-async def attempt_in_progress(session: AsyncSession, application_id: int) -> Attempt | None:
-    return await session.scalar(
-        select(Attempt).where(Attempt.application_id == application_id, Attempt.status == AttemptStatus.IN_PROGRESS)
-    )
 
 
 async def _open_together(
@@ -51,15 +38,11 @@ async def _open_together(
     invitations updated at the flush, in primary-key order (SQLAlchemy's unit of work), so two replicas'
     batches lock rows in the same order."""
     pairs = set(requests)
-    test_ids, user_ids = {test_id for test_id, _ in pairs}, {user_id for _, user_id in pairs}
+    test_ids = {test_id for test_id, _ in pairs}
     tests = {test.id: test for test in await session.scalars(select(Test).where(Test.id.in_(test_ids)))}
     applications = {
         (application.test_id, application.user_id): application
-        for application in await session.scalars(
-            select(CandidateApplication).where(
-                CandidateApplication.test_id.in_(test_ids), CandidateApplication.user_id.in_(user_ids)
-            )
-        )
+        for application in await session.scalars(select(CandidateApplication).where(of_pairs(pairs)))
         if (application.test_id, application.user_id) in pairs
     }
     application_ids = [application.id for application in applications.values()]

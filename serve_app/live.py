@@ -24,7 +24,6 @@ from ray.actor import ActorHandle
 from actors.host import TAKEN_OVER
 from domain.enums import GeneratorKind, Role
 from domain.errors import Refused
-from persistence import attempts
 from serve_app.connection import CloseConnection, ProtocolConnection
 from serve_app.host_answers import RelayedAnswer
 from serve_app.host_events import Follower
@@ -106,14 +105,12 @@ class AssessmentConnection(ProtocolConnection):
     async def current_state(self) -> str:
         attempt_id = self.attempt_id
         if attempt_id is None:
-            async with self.state.database.transaction() as session:
-                application = await attempts.find_application(session, self.test_id, self.user.id)
-                active = await attempts.attempt_in_progress(session, application.id) if application else None
-            if active is None:
+            invitation = await self.state.invitations.submit((self.test_id, self.user.id))
+            attempt_id = invitation.active_attempt_id if invitation else None
+            if attempt_id is None:
                 return protocol.AssessmentState(
                     attempt_id=None, status="not_started", answered=0, pending_question_id=None, remaining_s=None
                 ).frame()
-            attempt_id = active.id
         return str(await self.call_host(lambda _, host: host.get_state.remote(attempt_id), attempt_id))
 
     def relay(self, answer: RelayedAnswer) -> Callable[[str, ActorHandle], Awaitable[list[str]]]:

@@ -22,10 +22,12 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy import select
 
 from config.settings import Settings
 from persistence.database import Database
 from persistence.migrate import upgrade
+from persistence.models import User
 
 POSTGRES_URL = os.environ.get("ASSESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Which HTTP ingress the session's cluster runs: `make test` runs the WebSocket tests under both.
@@ -306,10 +308,6 @@ async def start_then_pass_the_deadline(server: Server, live: Any) -> int:
 
 async def newest_user_ids(database: Database, count: int) -> list[int]:
     """The ids of the `count` users created last (an `invite_cohort`'s candidates), ascending."""
-    from sqlalchemy import select
-
-    from persistence.models import User
-
     async with database.transaction() as session:
         rows = await session.scalars(select(User.id).order_by(User.id.desc()).limit(count))
         return sorted(rows)
