@@ -18,6 +18,9 @@ import ray
 IngressMode = Literal["haproxy", "proxy"]
 HEAD_NODE_RESOURCE = "node:__internal_head__"  # Ray gives the head node this resource, and only it
 HAPROXY_ENVIRONMENT = {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1", "RAY_SERVE_ENABLE_HA_PROXY": "1"}
+# Every worker of the driver's job runs this hook when it starts: Serve's proxy actor (the socket endpoint
+# without HAProxy), started by Serve from our job, then declines permessage-deflate like our replicas.
+RUNTIME_ENVIRONMENT = {"worker_process_setup_hook": "wire.socket_compression.decline_permessage_deflate"}
 
 
 def haproxy_binary() -> str | None:
@@ -73,7 +76,7 @@ def start_or_join(
     if ray.is_initialized():
         return
     if address:
-        ray.init(address=address)
+        ray.init(address=address, runtime_env=RUNTIME_ENVIRONMENT)
         return
     os.environ.update({**ingress_environment(ingress), **(environment or {})})  # inherited by the cluster
-    ray.init(num_cpus=num_cpus, include_dashboard=False, _temp_dir=temp_dir)
+    ray.init(num_cpus=num_cpus, include_dashboard=False, _temp_dir=temp_dir, runtime_env=RUNTIME_ENVIRONMENT)

@@ -185,7 +185,7 @@ def main() -> None:
     import ray
     from ray import serve
 
-    from actors.cluster import ingress_environment
+    from actors.cluster import RUNTIME_ENVIRONMENT, ingress_environment
     from cli.server_slot import ServerSlot, raise_open_file_limit
     from config.settings import Settings
     from persistence.migrate import upgrade
@@ -200,7 +200,13 @@ def main() -> None:
     slot = ServerSlot(port)  # the files and limits `assess serve` gives HAProxy
     environment = slot.haproxy_environment() if arguments.ingress == "haproxy" else {}
     os.environ.update({**ingress_environment(arguments.ingress), **environment})
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=str(slot.ray_directory))
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        _temp_dir=str(slot.ray_directory),
+        runtime_env=RUNTIME_ENVIRONMENT,
+    )
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     settings = Settings(SECRET_KEY=SECRET, ASSESS_DATABASE_URL=database_url)  # type: ignore[call-arg]
     serve.run(build_application(settings), name="assess", route_prefix="/")

@@ -200,7 +200,7 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | 
     import ray
     from ray import serve
 
-    from actors.cluster import ingress_environment
+    from actors.cluster import RUNTIME_ENVIRONMENT, ingress_environment
     from actors.registry import NAMESPACE, registry_name
     from cli.server_slot import raise_open_file_limit
     from config.settings import Settings
@@ -216,7 +216,7 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | 
     warm_up, tokens = tokens[0], tokens[1:]
 
     os.environ.update(ingress_environment(mode))  # type: ignore[arg-type]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=RUNTIME_ENVIRONMENT)
     port = 18000 + os.getpid() % 1000
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     settings = Settings(

@@ -8,6 +8,7 @@ from ray.serve import Application
 
 from config.settings import Settings
 from serve_app.app import create_app
+from wire.socket_compression import decline_permessage_deflate
 
 # Serve counts an open WebSocket as one ongoing request: a replica must accept every socket of a node's
 # candidates at once, with room for their reconnects, monitors and REST (5,000 filled up exactly with the
@@ -20,6 +21,7 @@ MAX_ONGOING_REQUESTS = 20_000
 class Ingress:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        decline_permessage_deflate()  # before Serve starts this replica's direct-ingress server
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_app(self._settings)

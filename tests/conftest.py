@@ -111,13 +111,13 @@ def ray_serve() -> Iterator[int]:
     import ray
     from ray import serve
 
-    from actors.cluster import ingress_environment
+    from actors.cluster import RUNTIME_ENVIRONMENT, ingress_environment
 
     port = free_port()
     os.environ.update(ingress_environment("haproxy" if INGRESS == "haproxy" else "proxy"))
     # HAProxy's stats and metrics listeners default to fixed ports: keep clusters on one machine apart.
     os.environ.update(haproxy_side_ports())
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=RUNTIME_ENVIRONMENT)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     yield port
     serve.shutdown()

@@ -86,6 +86,23 @@ def test_a_whole_assessment(server, admin, make_live_test) -> None:  # type: ign
     assert admin.get(f"/api/tests/{live.test_id}/candidates").json()[0]["status"] == "completed"
 
 
+def test_sockets_are_accepted_without_compression(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
+    """The client offers permessage-deflate, as browsers do; the ingress declines it and the socket works."""
+    live = make_live_test()
+
+    async def scenario() -> None:
+        client = await connected(server, live)
+        try:
+            assert "permessage-deflate" in client.socket.request.headers["Sec-WebSocket-Extensions"]
+            assert "Sec-WebSocket-Extensions" not in client.socket.response.headers
+            await client.send("start_assessment", request_id="uncompressed")
+            await client.expect("assessment_started")
+        finally:
+            await client.socket.close()
+
+    run(scenario())
+
+
 def test_duplicate_and_conflicting_submits_store_nothing_new(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
     live = make_live_test()
 
