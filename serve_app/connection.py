@@ -154,7 +154,8 @@ class ProtocolConnection(ABC):
                 raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "token expired")
             token_ends_first = token_left <= idle
             try:
-                message = await asyncio.wait_for(self.websocket.receive(), timeout=min(idle, token_left))
+                async with asyncio.timeout(min(idle, token_left)):  # a timer, not a task per frame (wait_for)
+                    message = await self.websocket.receive()
             except TimeoutError:
                 # Decided by which wait ran out, not by reading the wall clock again: the event loop's
                 # monotonic timer and the wall clock can disagree by a few milliseconds at `exp`.
