@@ -5,7 +5,8 @@ cluster runs three applications: ours, a bare WebSocket echo, and an echo that m
 message. The same number of concurrent clients drive each: simulated candidates take whole assessments
 through the pinned protocol; echo clients send the same number of messages. Printed per mode: answers
 (messages) per second, p50/p99 round trip, our ratios to both echoes, server CPU milliseconds per answer
-(every server process: bench/server_processes.py), session starts per second, and server memory per
+and per echoed message (every server process: bench/server_processes.py; an echo's is the floor the
+ingress mode itself costs a message), session starts per second, and server memory per
 live session: (server RSS with every candidate connected and halfway through - RSS before any) / N. The
 candidates wait for each other at the halfway mark while it is measured; the wait is not timed.
 
@@ -239,11 +240,13 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | 
     results: dict[str, Any] = {"mode": mode}
     for name, path in (("echo", "/echo/ws"), ("echo_actor", "/echo_actor/ws")):
         asyncio.run(drive_echo(path))  # warm up
+        cpu_before_echo = cpu_seconds()
         seconds, latencies = asyncio.run(drive_echo(path))
         results[name] = {
             "per_s": len(latencies) / seconds,
             "p50_ms": percentile(latencies, 0.5),
             "p99_ms": percentile(latencies, 0.99),
+            "cpu_ms_per_message": (cpu_seconds() - cpu_before_echo) * 1000 / max(len(latencies), 1),
         }
 
     latencies: list[float] = []
@@ -308,15 +311,23 @@ def print_table(all_results: list[dict]) -> None:
     from rich.table import Table
 
     table = Table(title="WebSocket round trip: our protocol against bare Serve echoes (same clients, same run)")
-    for column in ("ingress", "application", "msg/s", "p50 ms", "p99 ms", "ours vs this (msg/s)"):
+    columns = ("ingress", "application", "msg/s", "p50 ms", "p99 ms", "ours vs this (msg/s)", "server CPU ms/msg")
+    for column in columns:
         table.add_column(column, justify="right")
     for result in all_results:
         ours = result["assess"]
         for name in ("assess", "echo", "echo_actor"):
             row = result[name]
             ratio = "" if name == "assess" else f"{ours['per_s'] / row['per_s']:.2f}"
+            cpu = row["cpu_ms_per_answer" if name == "assess" else "cpu_ms_per_message"]
             table.add_row(
-                result["mode"], name, f"{row['per_s']:.0f}", f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}", ratio
+                result["mode"],
+                name,
+                f"{row['per_s']:.0f}",
+                f"{row['p50_ms']:.1f}",
+                f"{row['p99_ms']:.1f}",
+                ratio,
+                f"{cpu:.2f}",
             )
     Console().print(table)
     for result in all_results:
