@@ -240,6 +240,29 @@ def simulate(
 
 
 @app.command()
+def calibrate(
+    responses: Annotated[Path, typer.Option(help="Long-format CSV: person,item,correct (1/0), one row per response")],
+    model: Annotated[str, typer.Option(help="1pl, 2pl or 3pl")] = "2pl",
+    out: Annotated[Path, typer.Option(help="Directory for items.csv")] = Path("var/calibration"),
+    anchors: Annotated[
+        Path | None, typer.Option(help="item,a,b,c of items to keep fixed (their scale is the result's)")
+    ] = None,
+) -> None:
+    """Estimate item parameters by marginal maximum likelihood (EM), with standard errors and item fit."""
+    from adaptive.mml import MODELS, MalformedResponses
+    from cli import calibrate as calibration
+
+    if model not in MODELS:
+        console.print(f"[red]--model must be one of {', '.join(MODELS)}, not {model!r}[/red]")
+        raise typer.Exit(2)
+    try:
+        calibration.run(responses, model, out, anchors, console)  # type: ignore[arg-type]
+    except MalformedResponses as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
 def hosts(
     address: Annotated[str, typer.Option(help="Ray cluster address, e.g. head:6380")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list instead of a table")] = False,
