@@ -29,7 +29,7 @@ the model's proportion correct at each node, weighted by the persons there (as i
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -119,7 +119,6 @@ class Calibration:
     converged: bool
     ability_mean: float = 0.0
     ability_sd: float = 1.0
-    notes: list[str] = field(default_factory=list)
 
     def rows(self) -> list[dict[str, object]]:
         """One dict per item: item, a, b, c, se_a, se_b, se_c, n, rmsd, anchored (the CSV's columns)."""
