@@ -12,12 +12,12 @@ from numpy.typing import ArrayLike, NDArray
 class StoppingRule:
     max_items: int
     min_items: int = 1
-    se_target: float | None = None
+    se_target: float | None = None  # None or 0: no precision stop
 
     def precise(self, administered: ArrayLike, se: ArrayLike) -> NDArray[np.bool_]:
         """True where the standard error reached the target after at least the minimum length."""
         count = np.asarray(administered)
-        if self.se_target is None:
+        if not self.se_target:
             return np.zeros(count.shape, dtype=bool)
         return (count >= self.min_items) & (np.asarray(se) <= self.se_target)  # type: ignore[no-any-return]
 

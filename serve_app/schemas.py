@@ -83,6 +83,10 @@ def _check_graph(skills: list[SkillSpec]) -> None:
         raise ValueError(error.message) from None
 
 
+# The standard error at which a test may stop early; 0 or null means no precision stop (fixed length).
+SETarget = Annotated[float, Field(ge=0, le=2)]
+
+
 class TestFields(RequestBody):
     """Fields a test is defined by; on create the content fields are required, on update all optional."""
 
@@ -90,7 +94,7 @@ class TestFields(RequestBody):
 
     max_questions: Annotated[int, Field(ge=1, le=200)] = 20
     min_questions: Annotated[int, Field(ge=1, le=200)] = 10
-    se_target: Annotated[float, Field(gt=0, le=2)] | None = 0.3
+    se_target: SETarget | None = 0.3
     duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
@@ -132,7 +136,7 @@ class TestUpdate(RequestBody):
     skills: Annotated[list[SkillSpec], Field(min_length=1, max_length=50)] | None = None
     max_questions: Annotated[int, Field(ge=1, le=200)] | None = None
     min_questions: Annotated[int, Field(ge=1, le=200)] | None = None
-    se_target: Annotated[float, Field(gt=0, le=2)] | None = None
+    se_target: SETarget | None = None
     duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = None
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None

@@ -119,3 +119,7 @@ def test_stopping_rules() -> None:
     assert rule.reason(20, 0.5) == "completed"
     assert rule.reason(7, 0.5) is None
     assert rule.reason(7, 0.5, deadline_passed=True) == "time_expired"
+    for off in (None, 0.0):  # no precision stop: only the length or the deadline ends the test
+        fixed = StoppingRule(max_items=20, min_items=5, se_target=off)
+        assert fixed.should_stop([5, 19, 20], [0.0, 0.0, 0.9]).tolist() == [False, False, True]
+        assert fixed.reason(19, 0.0) is None and fixed.reason(20, 0.0) == "completed"

@@ -50,6 +50,13 @@ def test_the_se_target_ends_the_test_with_precision_reached(server, make_live_te
     assert rows[-1][1] == completed["ability"]["theta"] and rows[-1][2] == completed["ability"]["se"]
 
 
+def test_an_se_target_of_zero_runs_to_the_maximum_length(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
+    """What stopped at 3 questions above runs to its maximum when the SE target is 0 (no precision stop)."""
+    live = make_live_test(max_questions=5, min_questions=3, se_target=0)
+    questions, completed = asyncio.run(take(server, live, right=True))
+    assert completed["reason"] == "completed" and len(questions) == 5
+
+
 async def stored_estimates(server, attempt_id: int) -> list[tuple[float, float, float]]:  # type: ignore[no-untyped-def]
     database = Database(server.settings.database_url)
     try:

@@ -62,6 +62,7 @@ SOON = datetime(2030, 1, 1, tzinfo=UTC)
         ({"generator": "magic"}, "generator"),
         ({"title": ""}, "title"),
         ({"se_target": "tight"}, "se_target"),
+        ({"se_target": -0.1}, "greater than or equal to 0"),
         ({"surprise": 1}, "surprise"),
     ],
     ids=[
@@ -80,6 +81,7 @@ SOON = datetime(2030, 1, 1, tzinfo=UTC)
         "unknown-generator",
         "empty-title",
         "wrong-type",
+        "negative-se-target",
         "extra-field",
     ],
 )
@@ -206,6 +208,16 @@ def test_only_candidates_and_only_open_tests(admin, make_user) -> None:  # type:
     admin.patch(f"/api/tests/{test['id']}", json={"status": "closed"})
     assert admin.post(path, json={"user_ids": [candidate.id]}).status_code == 409
     assert admin.post("/api/tests/424242/candidates", json={"user_ids": [candidate.id]}).status_code == 404
+
+
+def test_an_se_target_of_zero_or_null_means_no_precision_stop(admin) -> None:  # type: ignore[no-untyped-def]
+    for off in (0, None):
+        created = admin.post("/api/tests", json=valid_test_body(se_target=off))
+        assert created.status_code == 201, created.text
+        assert created.json()["se_target"] == off
+        assert admin.get(f"/api/tests/{created.json()['id']}").json()["se_target"] == off
+    test = create_test(admin)
+    assert admin.patch(f"/api/tests/{test['id']}", json={"se_target": 0}).json()["se_target"] == 0
 
 
 def test_optional_targets_and_window_ends_can_be_cleared(admin) -> None:  # type: ignore[no-untyped-def]
