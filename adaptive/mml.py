@@ -274,7 +274,7 @@ def calibrate(
             else:
                 c = np.where(estimated, np.clip(c + moved, *C_BOUNDS), c)
         if model == "1pl" and estimated.any():
-            a = np.where(estimated, _common_slope(counts, a, b, c, estimated), a)
+            a = np.where(estimated, _common_slope_fit(counts, a, b, c, estimated)[0], a)
         if anchored.any():
             weights = counts.ability_weights / counts.ability_weights.sum()
             log_prior = np.log(np.maximum(weights, 1e-300))
@@ -288,7 +288,7 @@ def calibrate(
     for k, parameter in enumerate(free):
         se[parameter] = np.where(estimated, np.sqrt(np.maximum(covariance[:, k, k], 0.0)), np.nan)
     if model == "1pl" and estimated.any():
-        se[0] = np.where(estimated, _common_slope_se(counts, a, b, c, estimated), np.nan)
+        se[0] = np.where(estimated, _common_slope_fit(counts, a, b, c, estimated)[1], np.nan)
     weights = np.exp(log_prior) / np.exp(log_prior).sum()
     mean = float((weights * GRID).sum())
     return Calibration(
@@ -319,17 +319,14 @@ def _starting_difficulty(responses: Responses) -> Floats:
     return np.clip(np.log((1 - proportion) / proportion), *B_BOUNDS)
 
 
-def _common_slope(counts: _Counts, a: Floats, b: Floats, c: Floats, estimated: NDArray[np.bool_]) -> Floats:
-    """The 1PL's one discrimination, by a Fisher step on the items it is common to."""
+def _common_slope_fit(
+    counts: _Counts, a: Floats, b: Floats, c: Floats, estimated: NDArray[np.bool_]
+) -> tuple[float, float]:
+    """The 1PL's one discrimination after a Fisher step on the items it is common to, and its standard error."""
     score, information = _score_and_information(counts, a, b, c, (0,), False)
-    slope = float(a[estimated][0])
-    step = score[estimated, 0].sum() / max(information[estimated, 0, 0].sum(), 1e-12)
-    return np.full_like(a, float(np.clip(slope + np.clip(step, -1.0, 1.0), *A_BOUNDS)))
-
-
-def _common_slope_se(counts: _Counts, a: Floats, b: Floats, c: Floats, estimated: NDArray[np.bool_]) -> Floats:
-    _, information = _score_and_information(counts, a, b, c, (0,), False)
-    return np.full_like(a, 1 / np.sqrt(max(information[estimated, 0, 0].sum(), 1e-12)))
+    total = max(float(information[estimated, 0, 0].sum()), 1e-12)
+    step = float(np.clip(score[estimated, 0].sum() / total, -1.0, 1.0))
+    return float(np.clip(a[estimated][0] + step, *A_BOUNDS)), 1 / np.sqrt(total)
 
 
 def _inverse(information: Floats) -> Floats:
