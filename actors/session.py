@@ -26,6 +26,9 @@ from typing import Any, cast
 from actors.batches import Batches
 from actors.step_batches import StepBatches
 from adaptive.assembly import adaptive_test
+from adaptive.calibration import CalibratedSet
+from adaptive.decision import decide, scaled_score
+from adaptive.exposure import ExposureControl
 from adaptive.pool import ItemPool
 from domain.enums import AttemptStatus, FinishReason
 from domain.errors import Refused
@@ -319,6 +322,10 @@ class AssessmentSession:
         theta, se = state["ability"]
         started = datetime.fromisoformat(plan["started_at"])
         ended = min(_now(), self.deadline)
+        test = adaptive_test(self._context.questions, design_of(plan))
+        per_skill = {estimate.skill: estimate for estimate in test.skill_estimates(state["cat"])}
+        cut = test.stopping.cut
+        decision = decide(theta, cut) if cut is not None else None
         return protocol.AssessmentCompleted(
             attempt_id=self.attempt_id,
             reason=reason.value,  # type: ignore[arg-type]
@@ -327,10 +334,19 @@ class AssessmentSession:
             percentage=percentage(state["score"], max_score),
             ability=protocol.Ability(theta=theta, se=se),
             skills=[
-                protocol.SkillResult(skill=skill, answered=counts[0], correct=counts[1])
+                protocol.SkillResult(
+                    skill=skill,
+                    answered=counts[0],
+                    correct=counts[1],
+                    theta=per_skill[skill].theta if skill in per_skill else None,
+                    se=per_skill[skill].se if skill in per_skill else None,
+                )
                 for skill, counts in state["by_skill"].items()
             ],
             duration_s=round(max((ended - started).total_seconds(), 0.0), 3),
+            decision=decision.value if decision else None,  # type: ignore[arg-type]
+            theta_cut=cut,
+            scaled_score=scaled_score(theta),
         )
 
 
@@ -346,8 +362,9 @@ class SessionExpired(Refused):
         self.messages = messages
 
 
-def plan_for(attempt: Attempt, test: Test) -> Plan:
-    """The attempt's plan: its own length, and its test's skill graph (fixed once the test is published)."""
+def plan_for(attempt: Attempt, test: Test, parameters: CalibratedSet | None = None) -> Plan:
+    """The attempt's plan: its own length and parameter set, and its test's skill graph and rules (fixed once
+    the test is published)."""
     nodes = skill_nodes(test.skills)
     return Plan(
         attempt_id=attempt.id,
@@ -360,15 +377,33 @@ def plan_for(attempt: Attempt, test: Test) -> Plan:
         skill_order=list(check_skill_graph(nodes)),
         job_description=test.job_description,
         generator=test.generator.value,
+        passing_score=test.passing_score,
+        theta_cut=test.theta_cut,
+        classification_stop=test.classification_stop,
+        parameters=parameters,
+        exposure=exposure_of(test),
     )
+
+
+_exposures: dict[tuple[int, str], ExposureControl] = {}  # shared by every session of a test in this process
+
+
+def exposure_of(test: Test) -> ExposureControl | None:
+    """The test's exposure control, one object per test and computation (sessions share it)."""
+    if not test.exposure:
+        return None
+    key = (test.id, str(test.exposure.get("computed_at")))
+    if key not in _exposures:
+        _exposures[key] = ExposureControl.from_json(test.exposure)
+    return _exposures[key]
 
 
 def rebuilt_state(stored: progress.StoredAttempt, questions: QuestionSource) -> AssessmentState:
     """The session's state from its stored rows: one replay of the answers so far."""
     attempt, rows = stored.attempt, stored.responses
-    plan = plan_for(attempt, stored.test)
+    plan = plan_for(attempt, stored.test, stored.parameters)
     test = adaptive_test(questions, design_of(plan))
-    cat = test.replay([_entry_of(test.pool, row) for row in rows], [row.is_correct for row in rows])
+    cat = test.replay([_entry_of(test.pool, row) for row in rows], [row.is_correct for row in rows], attempt.id)
     by_skill: dict[str, list[int]] = {}
     for row in rows:
         counts = by_skill.setdefault(row.skill, [0, 0])

@@ -1,5 +1,6 @@
-"""The adaptive test of a test definition: its item pool (bank items and families of its skills, with their
-calibrated parameters), its stopping rule, estimator and selection rule.
+"""The adaptive test of a test definition: its item pool (bank items and families of its skills, with the
+active calibrated parameters or their starting values), its stopping rule (with the pass mark on theta),
+estimator and selection rule (with the exposure control computed for the test).
 
 The live graph and both simulator modes get their `AdaptiveTest` here, so for the same answers they choose
 the same items.
@@ -14,10 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from adaptive.calibration import as_parameters, parameters_for, starting_parameters
+from adaptive.calibration import CalibratedSet, as_parameters, parameters_for, starting_parameters
 from adaptive.cat import AdaptiveTest
+from adaptive.decision import cut_from_percent
 from adaptive.estimation import EAP
+from adaptive.exposure import ExposureControl
 from adaptive.pool import ItemPool
+from adaptive.selection import SelectionRule
 from adaptive.stopping import StoppingRule
 from domain.skill_graph import blueprint, check_skill_graph, skill_nodes
 from questions.source import QuestionSource
@@ -34,23 +38,26 @@ class TestDesign:
     max_items: int
     min_items: int = 1
     se_target: float | None = None
+    passing_score: float = 60.0  # percent correct: gives the cut when `theta_cut` is None
+    theta_cut: float | None = None
+    classify: bool = False
+    parameters: CalibratedSet | None = None  # None: starting parameters throughout
+    exposure: ExposureControl | None = None
 
     @classmethod
-    def of(
+    def of(cls, skill_order: Sequence[str], counts: Mapping[str, int], max_items: int, **rules: Any) -> TestDesign:
+        """`rules`: min_items, se_target, passing_score, theta_cut, classify, parameters, exposure."""
+        return cls(tuple(skill_order), tuple((skill, counts[skill]) for skill in skill_order), max_items, **rules)
+
+    @classmethod
+    def from_definition(
         cls,
-        skill_order: Sequence[str],
-        counts: Mapping[str, int],
-        max_items: int,
-        min_items: int,
-        se_target: float | None,
+        definition: Mapping[str, Any],
+        parameters: CalibratedSet | None = None,
+        exposure: ExposureControl | None = None,
     ) -> TestDesign:
-        return cls(
-            tuple(skill_order), tuple((skill, counts[skill]) for skill in skill_order), max_items, min_items, se_target
-        )
-
-    @classmethod
-    def from_definition(cls, definition: Mapping[str, Any]) -> TestDesign:
-        """From a test as stored or posted: skills (graph), max_questions, min_questions, se_target."""
+        """From a test as stored or posted: skills (graph), max_questions, min_questions, se_target,
+        passing_score, theta_cut, classification_stop."""
         nodes = skill_nodes(definition["skills"])
         max_items = int(definition["max_questions"])
         counts = blueprint(nodes, max_items)
@@ -58,13 +65,20 @@ class TestDesign:
             check_skill_graph(nodes),
             counts,
             max_items,
-            int(definition.get("min_questions", 1)),
-            definition.get("se_target"),
+            min_items=int(definition.get("min_questions", 1)),
+            se_target=definition.get("se_target"),
+            passing_score=float(definition.get("passing_score", 60.0)),
+            theta_cut=definition.get("theta_cut"),
+            classify=bool(definition.get("classification_stop", False)),
+            parameters=parameters,
+            exposure=exposure,
         )
 
 
 def pool_for_test(source: QuestionSource, design: TestDesign) -> ItemPool:
-    """Every bank item and family of the test's skills, in skill order (then id order), with its parameters."""
+    """Every bank item and family of the test's skills, in skill order (then id order), with its parameters:
+    the calibrated set's where it has them, the starting ones otherwise."""
+    calibrated = design.parameters
     ids: list[str] = []
     parameters: list[tuple[float, float, float]] = []
     skill_index: list[int] = []
@@ -72,12 +86,14 @@ def pool_for_test(source: QuestionSource, design: TestDesign) -> ItemPool:
     for index, skill in enumerate(design.skill_order):
         for item in sorted((item for item in source.items if item.skill == skill), key=lambda item: item.id):
             ids.append(item.id)
-            parameters.append(starting_parameters(item))
+            starting = starting_parameters(item)
+            parameters.append(calibrated.get(item.id, starting) if calibrated else starting)
             skill_index.append(index)
             reusable.append(False)
         for family in sorted((family for family in source.families if family.skill == skill), key=lambda f: f.name):
             ids.append(family.name)
-            parameters.append(parameters_for(family.difficulty, family=True))
+            starting = parameters_for(family.difficulty, family=True)
+            parameters.append(calibrated.get(family.name, starting) if calibrated else starting)
             skill_index.append(index)
             reusable.append(True)
     return ItemPool(
@@ -90,11 +106,22 @@ def pool_for_test(source: QuestionSource, design: TestDesign) -> ItemPool:
     )
 
 
+def cut_of(pool: ItemPool, design: TestDesign) -> float:
+    """The pass mark on theta: set directly, or the passing score carried through the pool's TCC."""
+    return design.theta_cut if design.theta_cut is not None else cut_from_percent(pool, design.passing_score)
+
+
 @lru_cache(maxsize=128)
 def adaptive_test(source: QuestionSource, design: TestDesign) -> AdaptiveTest:
-    """EAP with a standard normal prior, maximum information within the blueprint, the design's stopping."""
-    return AdaptiveTest(
-        pool=pool_for_test(source, design),
-        stopping=StoppingRule(max_items=design.max_items, min_items=design.min_items, se_target=design.se_target),
-        estimator=EAP(),
+    """EAP with a standard normal prior, maximum information within the blueprint (under the test's exposure
+    control), the design's stopping rule with its cut on theta."""
+    pool = pool_for_test(source, design)
+    stopping = StoppingRule(
+        max_items=design.max_items,
+        min_items=design.min_items,
+        se_target=design.se_target,
+        cut=cut_of(pool, design),
+        classify=design.classify,
     )
+    selection = design.exposure.selection_for(pool) if design.exposure else SelectionRule()
+    return AdaptiveTest(pool=pool, stopping=stopping, estimator=EAP(), selection=selection)

@@ -1,15 +1,17 @@
-"""Starting IRT parameters for every bank item and parametric family.
+"""IRT parameters for every bank item and parametric family: a calibrated set where staff activated one,
+starting parameters for the rest.
 
-Items have no response data yet, so their parameters start from their written difficulty. Written
+Until responses are calibrated (adaptive.mml, `assess calibrate`), parameters start from written difficulty. Written
 difficulty 1..5 (entry .. expert) maps to b = -2, -1, 0, 1, 2 on the logistic metric; bank items start with
 a = 1.0 and parametric variants (generated, less reviewed) with a = 0.8; c = 0.2 for four options (a little
-under 1/4, as candidates rarely guess uniformly). The `items` table keeps irt_a/irt_b/irt_c per item, so
-parameters re-estimated from live responses can replace these later (docs/adaptive.md).
+under 1/4, as candidates rarely guess uniformly). A calibrated set (`CalibratedSet`, one version of the
+database's parameter sets) replaces them item by item; items it does not cover keep their starting values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +36,18 @@ def difficulty_for_b(b: float) -> int:
 
 def starting_parameters(item: Item) -> tuple[float, float, float]:
     return parameters_for(item.difficulty, family=item.family is not None)
+
+
+@dataclass(frozen=True)
+class CalibratedSet:
+    """One stored parameter set: item or family id -> (a, b, c). A set never changes once stored, so two are
+    the same when their ids are (and a test assembled with one is cached by its id alone)."""
+
+    id: int
+    values: Mapping[str, tuple[float, float, float]] = field(compare=False, hash=False, repr=False)
+
+    def get(self, entry_id: str, default: tuple[float, float, float]) -> tuple[float, float, float]:
+        return self.values.get(entry_id, default)
 
 
 def parameters_of(items: Sequence[Item]) -> ItemParameters:

@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from adaptive.decision import ScoredResponse, SkillEstimate, skill_estimates
 from adaptive.estimation import EAP, GridEstimator
 from adaptive.irt import Array, GridTables
 from adaptive.pool import ItemPool
@@ -26,6 +27,7 @@ class CatState:
 
     log_likelihood: Array  # (candidates, grid)
     given: NDArray[np.int32]  # (candidates, max items): pool entry given at each step, -1 beyond
+    right: NDArray[np.bool_]  # (candidates, max items): whether each step's answer was correct
     used: NDArray[np.bool_]  # (candidates, pool entries)
     refused: NDArray[np.bool_]  # (candidates, pool entries): came up and lost the Sympson-Hetter lottery
     given_per_skill: NDArray[np.int32]  # (candidates, skills)
@@ -69,6 +71,7 @@ class AdaptiveTest:
         state = CatState(
             log_likelihood=np.zeros((candidates, self.estimator.grid.size)),
             given=np.full((candidates, self.stopping.max_items), -1, dtype=np.int32),
+            right=np.zeros((candidates, self.stopping.max_items), dtype=bool),
             used=np.zeros((candidates, len(self.pool)), dtype=bool),
             refused=np.zeros((candidates, len(self.pool)), dtype=bool),
             given_per_skill=np.zeros((candidates, skills), dtype=np.int32),
@@ -80,10 +83,13 @@ class AdaptiveTest:
         self._estimate(state, np.arange(candidates))
         return state
 
-    def replay(self, given: list[int], correct: list[bool]) -> CatState:
-        """One candidate's state after the answers so far (a live session rebuilt from its stored rows)."""
+    def replay(self, given: list[int], correct: list[bool], key: int = 0) -> CatState:
+        """One candidate's state after the answers so far (a live session rebuilt from its stored rows). Under
+        Sympson-Hetter each step's choice is drawn again, for the items it refused (`key` as it was live)."""
         state = self.begin(1)
         for entry, was_correct in zip(given, correct, strict=True):
+            if self.selection.exposure_k is not None:
+                self.choose(state, np.array([0]), keys=np.array([key]))
             self.record(state, np.array([0]), np.array([entry]), np.array([was_correct]))
         return state
 
@@ -91,23 +97,20 @@ class AdaptiveTest:
         self,
         state: CatState,
         rows: IndexArray,
-        rng: np.random.Generator | None = None,
+        keys: ArrayLike | None = None,
         capacity: ArrayLike | None = None,
     ) -> IndexArray:
         """The next pool entry for each candidate in `rows`: the most informative eligible one for the
         current estimate (under the selection rule), within the skill furthest behind the blueprint.
-        `capacity` (per entry) applies an r_max exposure cap across this batch."""
+        `keys` (one per row: the attempt id live, a per-candidate key in the simulator) seed the selection
+        rule's draws with the step. `capacity` (per entry) applies an r_max exposure cap across this batch."""
         skill = self.pool.next_skill(state.given_per_skill[rows])
         eligible = self.pool.eligible(state.used[rows], skill)
         open_items = eligible & ~state.refused[rows]
         eligible = np.where(open_items.any(axis=1, keepdims=True), open_items, eligible)
         info = self.information(state.theta[rows])
-        chosen = self.selection.choose(info, eligible, rng)
-        if self.selection.exposure_k is not None:  # what outranked the pick came up and was refused: for good
-            picked = info[np.arange(rows.size), chosen][:, None]
-            order = np.arange(len(self.pool))[None, :] < chosen[:, None]  # argmax breaks ties by position
-            outranked = (info > picked) | ((info == picked) & order)
-            state.refused[rows] |= eligible & outranked
+        chosen, refused = self.selection.choose(info, eligible, keys, state.answered[rows])
+        state.refused[rows] |= refused
         if capacity is not None:
             chosen = cap_exposure(info, eligible, chosen, capacity)
         return chosen
@@ -117,14 +120,27 @@ class AdaptiveTest:
         right = np.asarray(correct, dtype=bool)
         state.log_likelihood[rows] += self._likelihood_tables.log_likelihood[right.astype(np.intp), chosen]
         state.given[rows, state.answered[rows]] = chosen
+        state.right[rows, state.answered[rows]] = right
         state.used[rows, chosen] = True
         state.given_per_skill[rows, self.pool.skill[chosen]] += 1
         state.answered[rows] += 1
         state.correct[rows] += right
         self._estimate(state, rows)
 
+    def skill_estimates(self, state: CatState, row: int = 0) -> list[SkillEstimate]:
+        """One candidate's ability per skill, from each skill's answers alone (in the pool's skill order)."""
+        steps = int(state.answered[row])
+        entries, right = state.given[row, :steps], state.right[row, :steps]
+        return skill_estimates(
+            self.pool.skills,
+            (
+                ScoredResponse(self.pool.skill_of(int(entry)), self.pool.parameters_of(int(entry)), bool(correct))
+                for entry, correct in zip(entries, right, strict=True)
+            ),
+        )
+
     def finished(self, state: CatState, deadline_passed: ArrayLike = False) -> NDArray[np.bool_]:
-        return self.stopping.should_stop(state.answered, state.se, deadline_passed)  # type: ignore[return-value]
+        return self.stopping.should_stop(state.answered, state.se, deadline_passed, state.theta)  # type: ignore[return-value]
 
     def _estimate(self, state: CatState, rows: IndexArray) -> None:
         given = state.given[rows]

@@ -1,4 +1,5 @@
-"""`assess calibrate`: item parameters estimated from long-format responses, written as `items.csv`.
+"""`assess calibrate`: item parameters estimated from long-format responses or from the stored responses of
+tests, written as `items.csv` (and, from stored responses, kept as a draft parameter set in the database).
 
 The responses file is the long format other IRT tools read: a header `person,item,correct` and one row per
 response, `correct` being 1/0 (or true/false). An anchors file (`item,a,b,c`, for example an earlier
@@ -8,9 +9,11 @@ response, `correct` being 1/0 (or true/false). An anchors file (`item,a,b,c`, fo
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import math
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -99,6 +102,43 @@ def run(responses_file: Path, model: Model, out: Path, anchors_file: Path | None
     path = write_items(calibration, out)
     print_summary(console, calibration, path)
     return path
+
+
+def run_stored(
+    database_url: str,
+    test_ids: list[int],
+    model: Model,
+    out: Path,
+    anchored_to_active: bool,
+    activate: bool,
+    note: str,
+    console: Console,
+) -> int:
+    """Calibrate the tests' stored responses into a new draft set (activated with `activate`); its id."""
+    from persistence import parameter_sets
+    from persistence.database import Database
+    from persistence.migrate import upgrade
+
+    upgrade(database_url)
+
+    async def go() -> tuple[int, Calibration]:
+        database = Database(database_url)
+        try:
+            async with database.transaction() as session:
+                stored, calibration = await parameter_sets.calibrate_tests(
+                    session, test_ids, model, anchored_to_active, None, note
+                )
+                if activate:
+                    await parameter_sets.activate(session, stored.id, None, datetime.now(UTC))
+                return stored.id, calibration
+        finally:
+            await database.dispose()
+
+    with console.status(f"calibrating the stored responses of tests {', '.join(map(str, test_ids))}"):
+        set_id, calibration = asyncio.run(go())
+    print_summary(console, calibration, write_items(calibration, out))
+    console.print(f"Parameter set {set_id} stored ({'active' if activate else 'draft: review and activate it'}).")
+    return set_id
 
 
 def print_summary(console: Console, calibration: Calibration, path: Path) -> None:

@@ -213,8 +213,23 @@ def simulate(
     chunk_size: Annotated[int, typer.Option(min=1, help="Candidates per Ray task (fast mode)")] = 2000,
     r_max: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="Exposure cap per item (fast)")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address; default: start a local one")] = None,
+    test_id: Annotated[
+        int | None, typer.Option(help="Simulate this stored test (its rules and exposure control)")
+    ] = None,
+    exposure_target: Annotated[
+        float | None,
+        typer.Option(min=0.01, max=1.0, help="Compute Sympson-Hetter parameters for --test-id and store them"),
+    ] = None,
+    exposure_rounds: Annotated[int, typer.Option(min=1, max=50, help="Sympson-Hetter rounds")] = 12,
+    store: Annotated[
+        bool, typer.Option(help="Keep a fast run's responses as a simulated test (to calibrate from)")
+    ] = False,
+    true_parameters: Annotated[
+        Path | None, typer.Option(help="item,a,b,c the candidates answer by (default: the engine's own)")
+    ] = None,
 ) -> None:
-    """Run simulated candidates through the adaptive engine and report recovery, length and exposure."""
+    """Run simulated candidates through the adaptive engine (with the active parameter set) and report
+    recovery, length and exposure."""
     from cli.simulate import SimulationRequest, load_definition, run
 
     if mode not in ("fast", "live"):
@@ -232,6 +247,11 @@ def simulate(
             out=out,
             chunk_size=chunk_size,
             r_max=r_max,
+            test_id=test_id,
+            exposure_target=exposure_target,
+            exposure_rounds=exposure_rounds,
+            store=store,
+            true_parameters=true_parameters,
         )
         run(request, console, _settings(), address)
     except ValueError as error:
@@ -241,23 +261,50 @@ def simulate(
 
 @app.command()
 def calibrate(
-    responses: Annotated[Path, typer.Option(help="Long-format CSV: person,item,correct (1/0), one row per response")],
+    responses: Annotated[
+        Path | None, typer.Option(help="Long-format CSV: person,item,correct (1/0), one row per response")
+    ] = None,
+    test_id: Annotated[
+        list[int] | None, typer.Option(help="Calibrate the stored responses of this test (repeatable)")
+    ] = None,
     model: Annotated[str, typer.Option(help="1pl, 2pl or 3pl")] = "2pl",
     out: Annotated[Path, typer.Option(help="Directory for items.csv")] = Path("var/calibration"),
     anchors: Annotated[
         Path | None, typer.Option(help="item,a,b,c of items to keep fixed (their scale is the result's)")
     ] = None,
+    anchored_to_active: Annotated[
+        bool, typer.Option(help="With --test-id: keep the active set's items fixed, estimate the rest")
+    ] = False,
+    activate: Annotated[bool, typer.Option(help="With --test-id: activate the new set at once")] = False,
+    note: Annotated[str, typer.Option(help="With --test-id: a note kept with the set")] = "",
 ) -> None:
-    """Estimate item parameters by marginal maximum likelihood (EM), with standard errors and item fit."""
+    """Estimate item parameters by marginal maximum likelihood (EM), with standard errors and item fit, from
+    a CSV file or from the stored responses of tests (then kept in the database as a new parameter set)."""
     from adaptive.mml import MODELS, MalformedResponses
     from cli import calibrate as calibration
+    from domain.errors import InvalidRequest
 
     if model not in MODELS:
         console.print(f"[red]--model must be one of {', '.join(MODELS)}, not {model!r}[/red]")
         raise typer.Exit(2)
+    if (responses is None) == (not test_id):
+        console.print("[red]give either --responses FILE or --test-id N (one or more)[/red]")
+        raise typer.Exit(2)
     try:
-        calibration.run(responses, model, out, anchors, console)  # type: ignore[arg-type]
-    except MalformedResponses as error:
+        if responses is not None:
+            calibration.run(responses, model, out, anchors, console)  # type: ignore[arg-type]
+        else:
+            calibration.run_stored(
+                _settings().database_url,
+                list(test_id or []),
+                model,  # type: ignore[arg-type]
+                out,
+                anchored_to_active,
+                activate,
+                note,
+                console,
+            )
+    except (MalformedResponses, InvalidRequest) as error:
         console.print(f"[red]{escape(str(error))}[/red]")
         raise typer.Exit(2) from None
 

@@ -36,6 +36,20 @@ class AttemptStatus(StrEnum):
     ABANDONED = "abandoned"
 
 
+class ParameterSetStatus(StrEnum):
+    """A calibrated parameter set waits as a draft for review; one at a time is active; an active set that
+    another replaces is retired (kept: responses scored with it name it)."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class Decision(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+
+
 class FinishReason(StrEnum):
     COMPLETED = "completed"
     PRECISION_REACHED = "precision_reached"

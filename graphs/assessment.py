@@ -33,8 +33,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from adaptive.assembly import TestDesign, adaptive_test
-from adaptive.calibration import difficulty_for_b
+from adaptive.calibration import CalibratedSet, difficulty_for_b
 from adaptive.cat import AdaptiveTest, CatState
+from adaptive.exposure import ExposureControl
 from domain.enums import FinishReason
 from domain.scoring import max_score_for
 from graphs.item_supply import ItemSupply, Request, Slot
@@ -61,6 +62,13 @@ class Plan(TypedDict):
     skill_order: list[str]
     job_description: str  # context for generators that write items for the role (the LLM generator)
     generator: NotRequired[str]  # "bank" or "llm"
+    passing_score: NotRequired[float]
+    theta_cut: NotRequired[float | None]
+    classification_stop: NotRequired[bool]
+    # Shared, immutable objects (one per process, not per session): the attempt's parameter set and the
+    # test's exposure control.
+    parameters: NotRequired[CalibratedSet | None]
+    exposure: NotRequired[ExposureControl | None]
 
 
 class PendingQuestion(TypedDict):
@@ -122,7 +130,16 @@ def question_id_for(attempt_id: int, index: int, item_id: str) -> str:
 
 def design_of(plan: Plan) -> TestDesign:
     return TestDesign.of(
-        plan["skill_order"], plan["blueprint"], plan["max_questions"], plan["min_questions"], plan["se_target"]
+        plan["skill_order"],
+        plan["blueprint"],
+        plan["max_questions"],
+        min_items=plan["min_questions"],
+        se_target=plan["se_target"],
+        passing_score=plan.get("passing_score", 60.0),
+        theta_cut=plan.get("theta_cut"),
+        classify=plan.get("classification_stop", False),
+        parameters=plan.get("parameters"),
+        exposure=plan.get("exposure"),
     )
 
 
@@ -172,6 +189,7 @@ def build_assessment_graph(
                 "item_id": item["id"],
                 "index": pending["index"],
                 "pool_entry": pending["entry"],
+                "parameter_set_id": parameters.id if (parameters := state["plan"].get("parameters")) else None,
                 "skill": item["skill"],
                 "item_snapshot": {key: item[key] for key in SNAPSHOT_FIELDS},
                 "correct_option": item["key"],
@@ -198,7 +216,10 @@ def build_assessment_graph(
         plan, test, cat = state["plan"], test_of(state), state["cat"]
         answer = state.get("answer") or {}
         reason = answer.get("finish") or test.stopping.reason(
-            state["answered"], float(cat.se[0]), deadline_passed=bool(answer.get("deadline_passed"))
+            state["answered"],
+            float(cat.se[0]),
+            deadline_passed=bool(answer.get("deadline_passed")),
+            theta=float(cat.theta[0]),
         )
         if reason is not None:
             if supply is not None:
@@ -222,7 +243,7 @@ def build_assessment_graph(
         return {**state, "pending": pending, "asked": [*state["asked"], item.id], "stems": [*stems, item.stem]}
 
     def _next_entry(test: AdaptiveTest, cat: CatState, plan: Plan, index: int) -> int:
-        return int(test.choose(cat, np.array([0]), np.random.default_rng([plan["attempt_id"], index]))[0])
+        return int(test.choose(cat, np.array([0]), keys=np.array([plan["attempt_id"]]))[0])
 
     def _request(test: AdaptiveTest, plan: Plan, entry: int, stems: list[str]) -> Request:
         """What to generate for a pool entry: its skill at its difficulty, with its starting parameters."""
@@ -242,7 +263,7 @@ def build_assessment_graph(
         for right in (True, False):
             after = state["cat"].copy()
             test.record(after, np.array([0]), np.array([entry]), np.array([right]))
-            if test.stopping.reason(index, float(after.se[0]), deadline_passed=False) is not None:
+            if test.stopping.reason(index, float(after.se[0]), theta=float(after.theta[0])) is not None:
                 continue
             following = _next_entry(test, after, plan, index)
             supply.prepare(Slot(plan["attempt_id"], index, following), _request(test, plan, following, stems))

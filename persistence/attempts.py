@@ -18,6 +18,7 @@ from domain.scheduling import attempt_deadline, check_can_start_attempt
 from persistence.admissions import of_pairs
 from persistence.database import Database
 from persistence.models import Attempt, CandidateApplication, Response, Test
+from persistence.parameter_sets import active_set_id
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ async def _open_together(
         .group_by(Attempt.application_id)
     )
     used: dict[int, int] = {application_id: count for application_id, count in attempts_used}
+    parameter_set_id = await active_set_id(session) if len(active) < len(applications) else None
     opened: dict[tuple[int, int], OpenedAttempt | AccessRefused] = {}
     for pair in sorted(pairs):
         test, application = tests.get(pair[0]), applications.get(pair)
@@ -69,7 +71,9 @@ async def _open_together(
             opened[pair] = OpenedAttempt(active[application.id], test, resumed=True)
         else:
             try:
-                opened[pair] = _new_attempt(session, test, application, used.get(application.id, 0), now)
+                opened[pair] = _new_attempt(
+                    session, test, application, used.get(application.id, 0), now, parameter_set_id
+                )
             except AccessRefused as refused:
                 opened[pair] = refused
     await session.flush()
@@ -85,7 +89,12 @@ async def _open_together(
 
 
 def _new_attempt(
-    session: AsyncSession, test: Test, application: CandidateApplication, attempts_used: int, now: datetime
+    session: AsyncSession,
+    test: Test,
+    application: CandidateApplication,
+    attempts_used: int,
+    now: datetime,
+    parameter_set_id: int | None,
 ) -> OpenedAttempt:
     check_can_start_attempt(
         status=test.status,
@@ -106,6 +115,7 @@ def _new_attempt(
         deadline=attempt_deadline(now, test.duration_minutes, application.extra_time_minutes),
         max_questions=test.max_questions,
         max_score=test.max_questions,
+        parameter_set_id=parameter_set_id,  # the active set now: kept for the whole attempt
     )
     session.add(attempt)
     application.status = ApplicationStatus.IN_PROGRESS

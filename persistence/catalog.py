@@ -28,6 +28,8 @@ CONTENT_FIELDS = frozenset(
         "generator",
         "duration_minutes",
         "passing_score",
+        "theta_cut",
+        "classification_stop",
         "starts_at",
     }
 )

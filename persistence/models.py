@@ -29,6 +29,7 @@ from domain.enums import (
     AttemptStatus,
     FinishReason,
     GeneratorKind,
+    ParameterSetStatus,
     Role,
     TestStatus,
 )
@@ -123,6 +124,16 @@ class Test(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The pass mark on the ability scale; None: derived from `passing_score` through the pool's test
+    # characteristic curve (adaptive.decision).
+    theta_cut: Mapped[float | None] = mapped_column(Float)
+    # Stop once the confidence interval around theta clears the cut (after min_questions).
+    classification_stop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Unscored items for online calibration, at random positions, on top of max_questions.
+    pretest_items: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Exposure control computed by simulation (adaptive.exposure): {"r_max", "randomesque", "k": {entry: k},
+    # "candidates", "computed_at"}; None: maximum information without exposure control.
+    exposure: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class CandidateApplication(Base):
@@ -183,6 +194,9 @@ class Attempt(Base):
     # (the guard of that write), and the question waiting for an answer, exactly as shown.
     answered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pending_question: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # The item parameters the attempt is scored with: the active set when it started (None: the starting
+    # parameters). A session rebuilt later reads the same set.
+    parameter_set_id: Mapped[int | None] = mapped_column(ForeignKey("parameter_sets.id", ondelete="RESTRICT"))
 
     responses: Mapped[list[Response]] = relationship(
         lazy="raise", order_by="Response.index", cascade="all, delete-orphan"
@@ -213,6 +227,8 @@ class Response(Base):
     theta_after: Mapped[float | None] = mapped_column(Float)
     se_after: Mapped[float | None] = mapped_column(Float)
     pool_entry: Mapped[int | None] = mapped_column(Integer)  # where in the test's item pool it came from
+    parameter_set_id: Mapped[int | None] = mapped_column(ForeignKey("parameter_sets.id", ondelete="RESTRICT"))
+    pretest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))  # unscored
 
     @property
     def stem(self) -> str:
@@ -247,3 +263,57 @@ class Item(Base):
     irt_c: Mapped[float | None] = mapped_column(Float)
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ParameterSet(Base):
+    """A calibration's item parameters, kept as one version: who made it, when, from which responses, how
+    well it fits, and whether staff activated it. Never changed once made, except its status."""
+
+    __tablename__ = "parameter_sets"
+    __table_args__ = (
+        # At most one active set: the live pool and the simulator read it.
+        Index(
+            "uq_parameter_sets_one_active",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(8))  # 1pl | 2pl | 3pl
+    status: Mapped[ParameterSetStatus] = mapped_column(
+        _enum(ParameterSetStatus, "parameter_set_status"), default=ParameterSetStatus.DRAFT
+    )
+    # {"tests": [ids] or "file": name, "responses", "persons", "first_answer", "last_answer"}
+    source: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # {"cycles", "converged", "log_likelihood", "ability_mean", "ability_sd", "misfit_items"}
+    fit: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    items: Mapped[list[CalibratedItem]] = relationship(
+        lazy="raise", order_by="CalibratedItem.item_id", cascade="all, delete-orphan"
+    )
+
+
+class CalibratedItem(Base):
+    """One item's (or one family's) estimates in a parameter set."""
+
+    __tablename__ = "item_parameters"
+
+    parameter_set_id: Mapped[int] = mapped_column(ForeignKey("parameter_sets.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(160), primary_key=True)  # a bank or generated item, or a family
+    a: Mapped[float] = mapped_column(Float)
+    b: Mapped[float] = mapped_column(Float)
+    c: Mapped[float] = mapped_column(Float)
+    se_a: Mapped[float | None] = mapped_column(Float)
+    se_b: Mapped[float | None] = mapped_column(Float)
+    se_c: Mapped[float | None] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer)
+    rmsd: Mapped[float | None] = mapped_column(Float)
+    anchored: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import Table, Update, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adaptive.calibration import CalibratedSet
 from domain.enums import ApplicationStatus, AttemptStatus, FinishReason
 from persistence.database import Database
 from persistence.models import Attempt, CandidateApplication, Response, Test
+from persistence.parameter_sets import calibrated_sets
 
 ATTEMPTS: Table = Attempt.__table__  # type: ignore[assignment]
 RESPONSES: Table = Response.__table__  # type: ignore[assignment]
@@ -45,6 +47,7 @@ class AnsweredRow:
     pool_entry: int | None  # None for responses stored before revision 0002
     family: str | None
     stem: str
+    pretest: bool = False  # an unscored pretest item
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class StoredAttempt:
     attempt: Attempt
     test: Test
     responses: Sequence[AnsweredRow]
+    parameters: CalibratedSet | None = None  # the attempt's parameter set (None: starting parameters)
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,8 @@ class Step:
 
 async def load_many(database: Database, attempt_ids: Sequence[int]) -> list[StoredAttempt | None]:
     """Each attempt with its test and its responses in order (None for an attempt that does not exist):
-    everything a session is rebuilt from, for a batch of sessions in three queries."""
+    everything a session is rebuilt from, for a batch of sessions in three queries (a fourth the first time
+    this process meets a parameter set)."""
     wanted = set(attempt_ids)
     async with database.transaction() as session:
         found = {
@@ -98,12 +103,13 @@ async def load_many(database: Database, attempt_ids: Sequence[int]) -> list[Stor
                 Response.is_correct,
                 Response.pool_entry,
                 Response.item_snapshot,
+                Response.pretest,
             )
             .where(Response.attempt_id.in_(found))
             .order_by(Response.attempt_id, Response.index)
         )
         responses: dict[int, list[AnsweredRow]] = {attempt_id: [] for attempt_id in found}
-        for attempt_id, question_id, item_id, index, skill, correct, entry, snapshot in rows.all():
+        for attempt_id, question_id, item_id, index, skill, correct, entry, snapshot, pretest in rows.all():
             responses[attempt_id].append(
                 AnsweredRow(
                     question_id,
@@ -114,11 +120,18 @@ async def load_many(database: Database, attempt_ids: Sequence[int]) -> list[Stor
                     entry,
                     snapshot.get("family"),
                     str(snapshot.get("stem", "")),
+                    bool(pretest),
                 )
             )
+        sets = await calibrated_sets(session, (attempt.parameter_set_id for attempt in found.values()))
     return [
-        StoredAttempt(found[attempt_id], tests[found[attempt_id].test_id], responses[attempt_id])
-        if attempt_id in found
+        StoredAttempt(
+            attempt,
+            tests[attempt.test_id],
+            responses[attempt_id],
+            sets.get(attempt.parameter_set_id) if attempt.parameter_set_id is not None else None,
+        )
+        if (attempt := found.get(attempt_id)) is not None
         else None
         for attempt_id in attempt_ids
     ]

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from domain.enums import ApplicationStatus, AttemptStatus, FinishReason, GeneratorKind, Role, TestStatus
+from domain.enums import (
+    ApplicationStatus,
+    AttemptStatus,
+    Decision,
+    FinishReason,
+    GeneratorKind,
+    ParameterSetStatus,
+    Role,
+    TestStatus,
+)
 from domain.errors import InvalidRequest
 from domain.skill_graph import SkillNode, check_skill_graph
 from domain.text_rules import refuse_nul
@@ -85,6 +94,8 @@ def _check_graph(skills: list[SkillSpec]) -> None:
 
 # The standard error at which a test may stop early; 0 or null means no precision stop (fixed length).
 SETarget = Annotated[float, Field(ge=0, le=2)]
+# The pass mark on the ability scale; null: from passing_score through the pool's test characteristic curve.
+ThetaCut = Annotated[float, Field(ge=-4, le=4, allow_inf_nan=False)]
 
 
 class TestFields(RequestBody):
@@ -101,6 +112,8 @@ class TestFields(RequestBody):
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 1
     generator: GeneratorKind = GeneratorKind.BANK
     passing_score: Annotated[float, Field(ge=0, le=100)] = 60.0
+    theta_cut: ThetaCut | None = None
+    classification_stop: bool = False
 
 
 class TestCreate(TestFields):
@@ -120,7 +133,7 @@ class TestCreate(TestFields):
         return self
 
 
-NULLABLE_TEST_FIELDS = frozenset({"se_target", "starts_at", "ends_at"})
+NULLABLE_TEST_FIELDS = frozenset({"se_target", "starts_at", "ends_at", "theta_cut"})
 
 
 class TestUpdate(RequestBody):
@@ -143,6 +156,8 @@ class TestUpdate(RequestBody):
     max_attempts: Annotated[int, Field(ge=1, le=20)] | None = None
     generator: GeneratorKind | None = None
     passing_score: Annotated[float, Field(ge=0, le=100)] | None = None
+    theta_cut: ThetaCut | None = None
+    classification_stop: bool | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> TestUpdate:
@@ -162,6 +177,18 @@ class SkillRead(BaseModel):
     prerequisites: list[str]
 
 
+class ExposureRead(BaseModel):
+    """The exposure control computed for a test by simulation (`assess simulate --exposure-target`)."""
+
+    target: float
+    first_randomesque: int
+    k: dict[str, float]
+    candidates: int | None = None
+    rounds: int | None = None
+    max_rate: float | None = None
+    computed_at: datetime | None = None
+
+
 class TestRead(ReadModel):
     __test__ = False
 
@@ -178,6 +205,9 @@ class TestRead(ReadModel):
     max_attempts: int
     generator: GeneratorKind
     passing_score: float
+    theta_cut: float | None
+    classification_stop: bool
+    exposure: ExposureRead | None
     status: TestStatus
     created_at: datetime
     updated_at: datetime
@@ -230,8 +260,12 @@ class AttemptSummary(BaseModel):
     score: int
     max_score: int
     percentage: float
-    passed: bool | None
+    passed: bool | None  # the decision on ability (theta against the cut), once finished
     ability: Ability | None
+    decision: Decision | None = None
+    theta_cut: float | None = None  # the pass mark on theta, under the attempt's parameter set
+    scaled_score: int | None = None  # 500 + 100 theta
+    parameter_set_id: int | None = None  # the item parameters it was scored with (null: starting ones)
 
 
 class OptionRead(BaseModel):
@@ -270,6 +304,8 @@ class SkillResult(BaseModel):
     answered: int
     correct: int
     percentage: float | None
+    theta: float | None = None  # the ability estimated from this skill's answers alone
+    se: float | None = None
 
 
 class TimeSummary(BaseModel):
@@ -340,3 +376,45 @@ class ItemAnalysis(BaseModel):
 class Health(BaseModel):
     status: str
     database: str
+
+
+class ParameterSetCreate(RequestBody):
+    """POST /api/parameter-sets: calibrate the stored responses of these tests into a new draft set."""
+
+    test_ids: Annotated[list[RecordId], Field(min_length=1, max_length=100)]
+    model: Literal["1pl", "2pl", "3pl"] = "2pl"
+    anchored_to_active: bool = False  # keep the active set's items fixed; estimate the rest on its scale
+    note: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class ParameterSetRead(ReadModel):
+    id: int
+    model: str
+    status: ParameterSetStatus
+    source: dict[str, Any]
+    fit: dict[str, Any]
+    note: str
+    items: int
+    created_by_id: int | None
+    created_at: datetime
+    activated_by_id: int | None
+    activated_at: datetime | None
+
+
+class CalibratedItemRead(ReadModel):
+    item_id: str
+    a: float
+    b: float
+    c: float
+    se_a: float | None
+    se_b: float | None
+    se_c: float | None
+    n: int
+    rmsd: float | None
+    anchored: bool
+
+
+class ParameterSetDetail(ParameterSetRead):
+    """One set with every item's estimates, for review before activation."""
+
+    parameters: list[CalibratedItemRead]

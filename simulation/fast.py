@@ -2,7 +2,9 @@
 chunks run as Ray tasks across the cluster.
 
 Chunk k always holds the same candidates and draws from the k-th child of the run's seed, so a run's
-results depend on the seed and the chunk size only, never on how many workers or nodes ran it.
+results depend on the seed and the chunk size only, never on how many workers or nodes ran it. The selection
+rule's draws are keyed per candidate (`candidate_keys`; a live attempt's key is its id), so a candidate
+keyed like a live attempt and answering the same is given the same items.
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ import ray
 from numpy.typing import NDArray
 
 from adaptive.cat import AdaptiveTest
-from adaptive.irt import Array, response_probability
+from adaptive.irt import Array, ItemParameters, response_probability
 from simulation import personas as persona_rules
 from simulation.outcome import Outcome, Reason
 
 DEFAULT_CHUNK = 2000
+
+
+def candidate_keys(seed: int, candidates: int) -> NDArray[np.uint64]:
+    """Each simulated candidate's key for the selection rule's draws: the seed in the high bits, the index
+    in the low ones (attempt ids, the live keys, are small numbers: no simulated key equals one)."""
+    return (np.uint64(seed % 2**31 + 1) << np.uint64(32)) + np.arange(candidates, dtype=np.uint64)
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,9 @@ class SimulationPlan:
     test: AdaptiveTest
     duration_s: float | None = None  # the test's time limit; None: untimed
     r_max: float | None = None  # exposure cap: no fixed item given to more than this share of candidates
+    # The parameters simulated candidates answer by, in pool order; None: the pool's own (the engine's
+    # parameters are then the truth). Different ones simulate a pool whose parameters are not yet known.
+    true_parameters: ItemParameters | None = None
 
 
 def simulate_chunk(
@@ -34,12 +45,15 @@ def simulate_chunk(
     true_theta: Array,
     personas: NDArray[np.int8],
     seed: np.random.SeedSequence | int,
+    keys: NDArray[np.uint64],
     scripted: NDArray[np.bool_] | None = None,
 ) -> Outcome:
-    """Run every candidate of the chunk to the end. `scripted` (candidates, max items) fixes the answers
-    (for comparing with the live graph); otherwise personas answer by the item response model."""
+    """Run every candidate of the chunk to the end. `keys` seed each candidate's item selection; `scripted`
+    (candidates, max items) fixes the answers (for comparing with the live graph); otherwise personas answer
+    by the item response model, with the plan's true parameters."""
     rng = np.random.default_rng(seed)
     test, pool = plan.test, plan.test.pool
+    truth = plan.true_parameters or pool.parameters
     candidates, max_items = true_theta.size, test.stopping.max_items
     state = test.begin(candidates)
     outcome = Outcome.empty(true_theta, personas, max_items)
@@ -49,17 +63,15 @@ def simulate_chunk(
     active = np.ones(candidates, dtype=bool)
     for step in range(max_items + 1):
         done = active & test.finished(state)
-        precise = test.stopping.precise(state.answered[done], state.se[done])
+        precise = test.stopping.precise(state.answered[done], state.se[done], state.theta[done])
         outcome.reason[done] = np.where(precise, Reason.PRECISION, Reason.LENGTH)
         active &= ~done
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
-        chosen = test.choose(state, rows, rng, capacity=None if limit is None else limit - exposure)
+        chosen = test.choose(state, rows, keys[rows], capacity=None if limit is None else limit - exposure)
         spent, dropped = persona_rules.seconds_taken(personas[rows], rng)
-        p = response_probability(
-            true_theta[rows], pool.parameters.a[chosen], pool.parameters.b[chosen], pool.parameters.c[chosen]
-        )
+        p = response_probability(true_theta[rows], truth.a[chosen], truth.b[chosen], truth.c[chosen])
         correct = persona_rules.answers(personas[rows], p, rng) if scripted is None else scripted[rows, step]
         late = np.zeros(rows.size, dtype=bool) if plan.duration_s is None else elapsed[rows] + spent > plan.duration_s
         outcome.reason[rows[late]] = Reason.TIME
@@ -88,16 +100,20 @@ def simulate(
     on_progress: Callable[[int], None] = lambda done: None,
     scripted: NDArray[np.bool_] | None = None,
     local: bool | None = None,
+    keys: NDArray[np.uint64] | None = None,
 ) -> Outcome:
     """All candidates, chunk by chunk as Ray tasks (in this process when `local`, or when Ray is not
-    initialised); `on_progress` gets the number of candidates finished after each chunk."""
+    initialised); `on_progress` gets the number of candidates finished after each chunk. `keys` (default
+    `candidate_keys(seed, ...)`) seed each candidate's item selection."""
     starts = range(0, true_theta.size, chunk_size)
     seeds = np.random.SeedSequence(seed).spawn(len(starts))
     pieces = [slice(start, start + chunk_size) for start in starts]
+    keys = candidate_keys(seed, true_theta.size) if keys is None else keys
 
     def arguments(index: int) -> tuple[object, ...]:
         piece = pieces[index]
-        return plan, true_theta[piece], personas[piece], seeds[index], None if scripted is None else scripted[piece]
+        answers = None if scripted is None else scripted[piece]
+        return plan, true_theta[piece], personas[piece], seeds[index], keys[piece], answers
 
     if local or (local is None and not ray.is_initialized()):
         outcomes = []

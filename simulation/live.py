@@ -23,7 +23,7 @@ from ray.actor import ActorHandle
 from sqlalchemy import select
 
 from adaptive.cat import AdaptiveTest
-from adaptive.irt import Array, response_probability
+from adaptive.irt import Array, ItemParameters, response_probability
 from domain.enums import GeneratorKind, Role, TestStatus
 from persistence import attempts, catalog
 from persistence.database import Database
@@ -73,6 +73,9 @@ async def create_simulated_test(
                 "max_attempts": definition.get("max_attempts", 1),
                 "generator": GeneratorKind(definition.get("generator", "bank")),
                 "passing_score": definition.get("passing_score", 60.0),
+                "theta_cut": definition.get("theta_cut"),
+                "classification_stop": bool(definition.get("classification_stop", False)),
+                "exposure": definition.get("exposure"),
             },
             created_by=owner,
         )
@@ -126,7 +129,10 @@ async def simulate_live(
     concurrency: int = 100,
     on_progress: Callable[[int], None] = lambda done: None,
     scripted: NDArray[np.bool_] | None = None,
+    truth: ItemParameters | None = None,
 ) -> Outcome:
+    """Every candidate through the real sessions; answers follow `truth` (default: the pool's parameters)."""
+    parameters = truth or test.pool.parameters
     outcome = Outcome.empty(true_theta, personas, test.stopping.max_items)
     attempt_rows: dict[int, int] = {}
     limit = asyncio.Semaphore(concurrency)
@@ -144,7 +150,6 @@ async def simulate_live(
                 question = frames[-1]
                 pending = await candidate.call("pending_for_simulation")
                 entry = int(pending["entry"])
-                parameters = test.pool.parameters
                 p = response_probability(true_theta[row], parameters.a[entry], parameters.b[entry], parameters.c[entry])
                 if scripted is not None:
                     right = bool(scripted[row, step])

@@ -168,6 +168,10 @@ class SkillResult(BaseModel):
     skill: str
     answered: int
     correct: int
+    # v1.1: the ability estimated from this skill's answers alone, with its standard error (null without
+    # answers in the skill)
+    theta: float | None = None
+    se: float | None = None
 
 
 class AssessmentCompleted(ServerMessage):
@@ -180,6 +184,11 @@ class AssessmentCompleted(ServerMessage):
     ability: Ability
     skills: list[SkillResult]
     duration_s: float
+    # v1.1: the decision on ability: pass when theta reaches the test's cut on the theta scale; the scaled
+    # score is 500 + 100 theta (100-900)
+    decision: Literal["pass", "fail"] | None = None
+    theta_cut: float | None = None
+    scaled_score: int | None = None
 
 
 class AssessmentState(ServerMessage):

@@ -5,13 +5,16 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adaptive.cat import AdaptiveTest
 from domain import attempt_statistics, item_statistics
-from domain.enums import Role
+from domain.enums import Decision, Role
 from domain.errors import NotFound
 from domain.scoring import percentage
 from persistence import catalog, results
 from persistence.models import Attempt, Test, User
-from serve_app.dependencies import CurrentUser, IdInPath, SessionDep, StaffUser
+from questions.source import QuestionSource
+from serve_app.decisions import Verdict, parameter_sets_of, scored_test, skills_of, verdict
+from serve_app.dependencies import CurrentUser, IdInPath, SessionDep, StaffUser, StateDep
 from serve_app.histogram_svg import score_histogram_svg
 from serve_app.report_pages import candidate_report_page
 from serve_app.responses_csv import responses_csv
@@ -33,9 +36,8 @@ from serve_app.schemas import (
 router = APIRouter(prefix="/api", tags=["results"])
 
 
-def attempt_summary(attempt: Attempt, user: User, test: Test, answered: int) -> AttemptSummary:
+def attempt_summary(attempt: Attempt, user: User, answered: int, verdict: Verdict) -> AttemptSummary:
     share = percentage(attempt.score, attempt.max_score)
-    finished = attempt.finished_at is not None
     return AttemptSummary(
         attempt_id=attempt.id,
         test_id=attempt.test_id,
@@ -52,19 +54,28 @@ def attempt_summary(attempt: Attempt, user: User, test: Test, answered: int) -> 
         score=attempt.score,
         max_score=attempt.max_score,
         percentage=share,
-        passed=share >= test.passing_score if finished else None,
+        passed=None if verdict.decision is None else verdict.decision is Decision.PASS,
         ability=Ability(theta=attempt.ability_theta, se=attempt.ability_se)
         if attempt.ability_theta is not None
         else None,
+        decision=verdict.decision,
+        theta_cut=verdict.cut,
+        scaled_score=verdict.scaled_score,
+        parameter_set_id=attempt.parameter_set_id,
     )
 
 
 @router.get("/tests/{test_id}/results", response_model=list[AttemptSummary])
-async def test_results(test_id: IdInPath, _: StaffUser, session: SessionDep) -> list[AttemptSummary]:
+async def test_results(test_id: IdInPath, _: StaffUser, state: StateDep, session: SessionDep) -> list[AttemptSummary]:
     test = await catalog.get_test(session, test_id)
+    rows = await results.attempts_of_test(session, test_id)
+    sets = await parameter_sets_of(session, (row.attempt for row in rows))
+
+    def scored(attempt: Attempt) -> AdaptiveTest:
+        return scored_test(state.questions, test, sets.get(attempt.parameter_set_id or 0))
+
     return [
-        attempt_summary(row.attempt, row.user, test, row.answered)
-        for row in await results.attempts_of_test(session, test_id)
+        attempt_summary(row.attempt, row.user, row.answered, verdict(scored(row.attempt), row.attempt)) for row in rows
     ]
 
 
@@ -76,10 +87,20 @@ async def visible_attempt(attempt_id: int, user: User, session: AsyncSession) ->
     return attempt, candidate, test
 
 
+async def scored_attempt(
+    questions: QuestionSource, session: AsyncSession, attempt: Attempt, test: Test
+) -> AdaptiveTest:
+    sets = await parameter_sets_of(session, [attempt])
+    return scored_test(questions, test, sets.get(attempt.parameter_set_id or 0))
+
+
 @router.get("/attempts/{attempt_id}", response_model=AttemptReport)
-async def attempt_report(attempt_id: IdInPath, user: CurrentUser, session: SessionDep) -> AttemptReport:
+async def attempt_report(
+    attempt_id: IdInPath, user: CurrentUser, state: StateDep, session: SessionDep
+) -> AttemptReport:
     attempt, candidate, test = await visible_attempt(attempt_id, user, session)
-    summary = attempt_summary(attempt, candidate, test, len(attempt.responses))
+    scored = await scored_attempt(state.questions, session, attempt, test)
+    summary = attempt_summary(attempt, candidate, len(attempt.responses), verdict(scored, attempt))
     return AttemptReport(
         **summary.model_dump(),
         test_title=test.title,
@@ -87,31 +108,46 @@ async def attempt_report(attempt_id: IdInPath, user: CurrentUser, session: Sessi
     )
 
 
-async def candidate_report(attempt_id: int, user: User, session: AsyncSession) -> CandidateReport:
+async def candidate_report(
+    attempt_id: int, user: User, questions: QuestionSource, session: AsyncSession
+) -> CandidateReport:
     attempt, candidate, test = await visible_attempt(attempt_id, user, session)
     answers = attempt.responses
-    skills = attempt_statistics.skill_results(
-        (str(skill["name"]) for skill in test.skills), ((r.skill, r.is_correct) for r in answers)
-    )
+    names = [str(skill["name"]) for skill in test.skills]
+    scored_answers = [r for r in answers if not r.pretest]
+    skills = attempt_statistics.skill_results(names, ((r.skill, r.is_correct) for r in scored_answers))
+    scored = await scored_attempt(questions, session, attempt, test)
+    estimates = {estimate.skill: estimate for estimate in skills_of(scored, answers, names)}
     time = attempt_statistics.time_summary([r.time_taken_s for r in answers])
     return CandidateReport(
-        **attempt_summary(attempt, candidate, test, len(answers)).model_dump(),
+        **attempt_summary(attempt, candidate, len(answers), verdict(scored, attempt)).model_dump(),
         test_title=test.title,
         passing_score=test.passing_score,
-        skills=[SkillResult(**vars(result)) for result in skills],
+        skills=[
+            SkillResult(
+                **vars(result),
+                theta=estimates[result.skill].theta if result.skill in estimates else None,
+                se=estimates[result.skill].se if result.skill in estimates else None,
+            )
+            for result in skills
+        ],
         time=TimeSummary(total_s=time.total_s, mean_s=time.mean_s, per_question_s=list(time.per_question_s)),
         responses=[ReportResponse.model_validate(response) for response in answers],
     )
 
 
 @router.get("/attempts/{attempt_id}/report", response_model=CandidateReport)
-async def attempt_report_json(attempt_id: IdInPath, user: CurrentUser, session: SessionDep) -> CandidateReport:
-    return await candidate_report(attempt_id, user, session)
+async def attempt_report_json(
+    attempt_id: IdInPath, user: CurrentUser, state: StateDep, session: SessionDep
+) -> CandidateReport:
+    return await candidate_report(attempt_id, user, state.questions, session)
 
 
 @router.get("/attempts/{attempt_id}/report.html", response_class=HTMLResponse)
-async def attempt_report_html(attempt_id: IdInPath, user: CurrentUser, session: SessionDep) -> HTMLResponse:
-    return HTMLResponse(candidate_report_page(await candidate_report(attempt_id, user, session)))
+async def attempt_report_html(
+    attempt_id: IdInPath, user: CurrentUser, state: StateDep, session: SessionDep
+) -> HTMLResponse:
+    return HTMLResponse(candidate_report_page(await candidate_report(attempt_id, user, state.questions, session)))
 
 
 def _rounded(value: float | None, digits: int = 4) -> float | None:

@@ -4,10 +4,13 @@ import asyncio
 import uuid
 
 import numpy as np
+from sqlalchemy import select
 
 from actors.registry import RegistryConfig, get_registry
 from adaptive.assembly import TestDesign, adaptive_test
+from adaptive.exposure import ExposureControl
 from persistence.database import Database
+from persistence.models import Attempt
 from questions.source import QuestionSource
 from simulation.fast import SimulationPlan, simulate
 from simulation.live import create_simulated_test, simulate_live
@@ -82,3 +85,37 @@ def test_live_mode_runs_personas_through_the_actors_and_stores_estimates(server)
     answered = np.arange(10)[None, :] < outcome.length[:, None]
     assert np.all(np.isfinite(outcome.se_history[answered]))  # every response stored its estimate
     assert np.allclose(outcome.se_history[:, 9], outcome.se, atol=1e-4)
+
+
+def test_live_and_fast_choose_the_same_items_under_exposure_control(server) -> None:  # type: ignore[no-untyped-def]
+    """With a randomesque start and Sympson-Hetter parameters on the test, the live sessions (keyed by their
+    attempt ids) and the fast simulator given the same keys and answers still give the same items."""
+    base = adaptive_test(QuestionSource(), TestDesign.from_definition(DEFINITION))
+    fixed = [entry for index, entry in enumerate(base.pool.ids) if not base.pool.reusable[index]]
+    exposure = {"target": 0.3, "first_randomesque": 4, "k": {entry: 0.5 for entry in fixed}}
+    definition = {**DEFINITION, "se_target": None, "min_questions": 10, "exposure": exposure}
+    patterns = np.random.default_rng(11).random((12, 10)) < 0.6
+    true_theta = np.zeros(len(patterns))
+    careful = np.zeros(len(patterns), dtype=np.int8)
+    live, user_ids = run_live(server, true_theta, careful, scripted=patterns, definition=definition)
+    attempt_ids = asyncio.run(attempts_of(server, user_ids))
+    test = adaptive_test(
+        QuestionSource(), TestDesign.from_definition(definition, exposure=ExposureControl.from_json(exposure))
+    )
+    keys = np.array(attempt_ids, dtype=np.uint64)
+    fast = simulate(SimulationPlan(test), true_theta, careful, seed=1, scripted=patterns, local=True, keys=keys)
+    assert np.array_equal(live.items, fast.items)
+    assert len(set(live.items[:, 0].tolist())) > 1  # the randomesque start: not everyone opens on one item
+    plain = simulate(SimulationPlan(base), true_theta, careful, seed=1, scripted=patterns, local=True)
+    assert not np.array_equal(plain.items, fast.items)  # the control changed the choices
+
+
+async def attempts_of(server, user_ids: list[int]) -> list[int]:  # type: ignore[no-untyped-def]
+    database = Database(server.settings.database_url)
+    try:
+        async with database.transaction() as session:
+            rows = await session.execute(select(Attempt.user_id, Attempt.id).where(Attempt.user_id.in_(user_ids)))
+            by_user = dict(rows.tuples().all())
+        return [by_user[user_id] for user_id in user_ids]
+    finally:
+        await database.dispose()

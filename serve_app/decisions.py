@@ -1,0 +1,73 @@
+"""Decisions on ability for the REST read models: each attempt's cut on theta (the test's, under the
+parameter set the attempt was scored with), its pass/fail decision, scaled score, and per-skill estimates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adaptive.assembly import TestDesign, adaptive_test
+from adaptive.calibration import CalibratedSet
+from adaptive.cat import AdaptiveTest
+from adaptive.decision import ScoredResponse, SkillEstimate, decide, scaled_score, skill_estimates
+from domain.enums import Decision
+from persistence.models import Attempt, Response, Test
+from persistence.parameter_sets import calibrated_sets
+from questions.source import QuestionSource
+
+DESIGN_FIELDS = ("skills", "max_questions", "min_questions", "se_target", "passing_score", "theta_cut")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    cut: float
+    decision: Decision | None
+    scaled_score: int | None
+
+
+def scored_test(questions: QuestionSource, test: Test, parameters: CalibratedSet | None) -> AdaptiveTest:
+    """The test as its attempts under `parameters` were scored (assembled once per test and set)."""
+    definition = {name: getattr(test, name) for name in DESIGN_FIELDS}
+    return adaptive_test(
+        questions,
+        TestDesign.from_definition(
+            {**definition, "classification_stop": test.classification_stop}, parameters=parameters
+        ),
+    )
+
+
+async def parameter_sets_of(session: AsyncSession, attempts: Iterable[Attempt]) -> dict[int, CalibratedSet]:
+    return await calibrated_sets(session, (attempt.parameter_set_id for attempt in attempts))
+
+
+def verdict(adaptive: AdaptiveTest, attempt: Attempt) -> Verdict:
+    """A finished attempt's decision on its final theta; an attempt in progress has none yet."""
+    cut = adaptive.stopping.cut
+    assert cut is not None  # every assembled test has one
+    finished = attempt.finished_at is not None
+    return Verdict(
+        cut=cut,
+        decision=decide(attempt.ability_theta, cut) if finished else None,
+        scaled_score=scaled_score(attempt.ability_theta),
+    )
+
+
+def skills_of(adaptive: AdaptiveTest, responses: Sequence[Response], skills: Iterable[str]) -> list[SkillEstimate]:
+    """Per-skill estimates from the scored responses (pretest items left out), each with the parameters of
+    the pool entry it came from."""
+    pool = adaptive.pool
+    scored = []
+    for response in responses:
+        if response.pretest:
+            continue
+        entry = response.pool_entry
+        if entry is None:
+            family = response.item_snapshot.get("family")
+            name = response.item_id if response.item_id in pool.ids else family
+            if name not in pool.ids:
+                continue
+            entry = pool.index_of(str(name))
+        scored.append(ScoredResponse(response.skill, pool.parameters_of(entry), response.is_correct))
+    return skill_estimates(skills, scored)
