@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adaptive.assembly import TestDesign, adaptive_test
-from adaptive.calibration import CalibratedSet
+from adaptive.calibration import CalibratedSet, parameters_for
 from adaptive.cat import AdaptiveTest
 from adaptive.decision import ScoredResponse, SkillEstimate, decide, scaled_score, skill_estimates
 from domain.enums import Decision
@@ -56,18 +56,20 @@ def verdict(adaptive: AdaptiveTest, attempt: Attempt) -> Verdict:
 
 def skills_of(adaptive: AdaptiveTest, responses: Sequence[Response], skills: Iterable[str]) -> list[SkillEstimate]:
     """Per-skill estimates from the scored responses (pretest items left out), each with the parameters of
-    the pool entry it came from."""
+    the pool entry it came from (an item the pool no longer holds: the starting ones of its difficulty)."""
     pool = adaptive.pool
     scored = []
     for response in responses:
         if response.pretest:
             continue
+        snapshot = response.item_snapshot
         entry = response.pool_entry
-        if entry is None:
-            family = response.item_snapshot.get("family")
-            name = response.item_id if response.item_id in pool.ids else family
-            if name not in pool.ids:
-                continue
-            entry = pool.index_of(str(name))
-        scored.append(ScoredResponse(response.skill, pool.parameters_of(entry), response.is_correct))
+        for name in (response.item_id, snapshot.get("family")):
+            if entry is None and name in pool.ids:
+                entry = pool.index_of(str(name))
+        if entry is not None and entry < len(pool):
+            parameters = pool.parameters_of(entry)
+        else:
+            parameters = parameters_for(int(snapshot.get("difficulty") or 3), family=bool(snapshot.get("family")))
+        scored.append(ScoredResponse(response.skill, parameters, response.is_correct))
     return skill_estimates(skills, scored)

@@ -25,7 +25,9 @@ def set_view(parameter_set: ParameterSet, items: int) -> ParameterSetRead:
 def set_detail(parameter_set: ParameterSet) -> ParameterSetDetail:
     return ParameterSetDetail(
         **set_view(parameter_set, len(parameter_set.items)).model_dump(),
-        parameters=[CalibratedItemRead.model_validate(item) for item in parameter_set.items],
+        parameters=[
+            CalibratedItemRead.model_validate(item) for item in sorted(parameter_set.items, key=lambda i: i.item_id)
+        ],
     )
 
 

@@ -681,6 +681,10 @@ function continueAfterFeedback() {
 
 // -- the result ----------------------------------------------------------------------------------------
 
+function estimate(theta, se) {
+  return se == null ? theta.toFixed(2) : `${theta.toFixed(2)} ± ${se.toFixed(2)}`;
+}
+
 function showResult(result) {
   stopTimers();
   closeSocket();
@@ -688,6 +692,11 @@ function showResult(result) {
   $("result-percentage").textContent = `${Math.round(result.percentage)}%`;
   $("result-score").textContent = `${result.score} of ${result.max_score} correct`;
   $("result-reason").textContent = REASONS[result.reason] || "";
+  const decision = $("result-decision");
+  decision.hidden = !result.decision;
+  decision.textContent = result.decision === "pass" ? "Decision: pass" : "Decision: not passed";
+  const scaled = result.scaled_score == null ? "" : `, scaled score ${result.scaled_score}`;
+  $("result-ability").textContent = `Ability ${estimate(result.ability.theta, result.ability.se)}${scaled}`;
   const rows = result.skills.map((skill) => {
     const row = document.createElement("tr");
     const name = document.createElement("th");
@@ -697,7 +706,9 @@ function showResult(result) {
     correct.textContent = String(skill.correct);
     const answered = document.createElement("td");
     answered.textContent = String(skill.answered);
-    row.append(name, correct, answered);
+    const ability = document.createElement("td");
+    ability.textContent = skill.theta == null ? "–" : estimate(skill.theta, skill.se);
+    row.append(name, correct, answered, ability);
     return row;
   });
   $("result-skills").replaceChildren(...rows);

@@ -290,11 +290,18 @@ def test_candidate_report_as_json(admin, seeded: Seeded) -> None:  # type: ignor
     )
     assert (report["percentage"], report["passed"], report["passing_score"]) == (100.0, True, 65.0)
     assert report["ability"] == {"theta": 1.0, "se": 0.3}
-    assert report["skills"] == [
+    assert [
+        {name: skill[name] for name in ("skill", "answered", "correct", "percentage")} for skill in report["skills"]
+    ] == [
         {"skill": "python", "answered": 2, "correct": 2, "percentage": 100.0},
         {"skill": "sql", "answered": 2, "correct": 2, "percentage": 100.0},
         {"skill": "algorithms", "answered": 0, "correct": 0, "percentage": None},
     ]
+    # Per-skill estimates from each skill's answers alone: two right answers say "above average", widely.
+    python, sql, algorithms = report["skills"]
+    assert python["theta"] > 0 and sql["theta"] > 0 and 0.4 < python["se"] < 1.0
+    assert (algorithms["theta"], algorithms["se"]) == (None, None)
+    assert (report["decision"], report["scaled_score"]) == ("pass", 600)
     # 12.5 + 30 + 45.5 + 20 = 108 s, mean 27 s.
     assert report["time"] == {"total_s": 108.0, "mean_s": 27.0, "per_question_s": [12.5, 30.0, 45.5, 20.0]}
     assert [

@@ -20,6 +20,7 @@ def seed_attempt(
     user_id: int,
     answers: list[tuple[str, str, str, str]],
     finished: bool = True,
+    theta: float = 0.25,
 ) -> int:
     """Write one attempt with responses (item_id, skill, key, selected) as the live path would."""
 
@@ -47,7 +48,7 @@ def seed_attempt(
                     max_questions=len(answers),
                     score=score if finished else 0,
                     max_score=len(answers) if finished else 0,
-                    ability_theta=0.25 if finished else None,
+                    ability_theta=theta if finished else None,
                     ability_se=0.4 if finished else None,
                 )
                 session.add(attempt)
@@ -118,6 +119,7 @@ def test_results_report_and_item_analysis_match_hand_computed_values(server, adm
             ("python-001", "python", "a", "b"),
             ("sql-001", "sql", "d", "d"),
         ],
+        theta=-1.5,
     )
     seed_attempt(server.settings.database_url, test_id, carol.id, [("python-001", "python", "a", "a")], finished=False)
 
@@ -129,9 +131,18 @@ def test_results_report_and_item_analysis_match_hand_computed_values(server, adm
         3,
     )
     assert by_user[alice.id]["percentage"] == 66.67
-    assert by_user[alice.id]["passed"] is True  # passing score 65
+    # Decisions are on theta: the passing score (65%) carried through the pool's TCC gives the cut.
+    cut = by_user[alice.id]["theta_cut"]
+    assert -1.5 < cut < 0.25 and by_user[bob.id]["theta_cut"] == cut
+    assert (by_user[alice.id]["decision"], by_user[alice.id]["passed"]) == ("pass", True)
+    assert (by_user[alice.id]["scaled_score"], by_user[bob.id]["scaled_score"]) == (525, 350)
     assert by_user[alice.id]["ability"] == {"theta": 0.25, "se": 0.4}
-    assert (by_user[bob.id]["percentage"], by_user[bob.id]["passed"]) == (50.0, False)
+    assert (by_user[bob.id]["percentage"], by_user[bob.id]["passed"], by_user[bob.id]["decision"]) == (
+        50.0,
+        False,
+        "fail",
+    )
+    assert by_user[carol.id]["decision"] is None
     assert (by_user[carol.id]["status"], by_user[carol.id]["passed"], by_user[carol.id]["answered"]) == (
         "in_progress",
         None,

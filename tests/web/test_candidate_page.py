@@ -298,6 +298,14 @@ def test_a_candidate_takes_a_test_on_a_phone(server: Server, admin, make_live_te
     assert page.locator("#result-score").inner_text() == f"{attempt['score']} of {attempt['max_score']} correct"
     skills = page.locator("#result-skills tr")
     assert sum(int(skills.nth(row).locator("td").nth(1).inner_text()) for row in range(skills.count())) == 4
+    # The decision on ability: theta with its SE, the scaled score, the decision, and per-skill estimates.
+    theta, se = attempt["ability"]["theta"], attempt["ability"]["se"]
+    assert page.locator("#result-ability").inner_text() == (
+        f"Ability {theta:.2f} ± {se:.2f}, scaled score {attempt['scaled_score']}"
+    )
+    expected = "Decision: pass" if attempt["decision"] == "pass" else "Decision: not passed"
+    assert page.locator("#result-decision").inner_text() == expected
+    assert all("±" in skills.nth(row).locator("td").nth(2).inner_text() for row in range(skills.count()))
     assert page.evaluate("sessionStorage.getItem('assess.test_id')") is None
     screenshot(page, "result", server)
 
