@@ -350,7 +350,9 @@ class ItemStatistics(BaseModel):
     facility: float
     option_counts: dict[str, int]
     attempts_seen: int
-    exposure: float
+    exposure: float  # share of the test's attempts that saw the item
+    exposure_k: float | None = None  # its Sympson-Hetter parameter under the test's exposure control
+    over_exposure_target: bool | None = None  # seen by more than the target share (null without a target)
     point_biserial: float | None
     upper_facility: float | None
     lower_facility: float | None
@@ -371,6 +373,7 @@ class ItemAnalysis(BaseModel):
     upper_lower_group_size: int
     score_distribution: list[ScoreBin]
     items: list[ItemStatistics]
+    exposure_target: float | None = None  # r_max of the test's exposure control, if it has one
 
 
 class Health(BaseModel):

@@ -6,6 +6,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adaptive.cat import AdaptiveTest
+from adaptive.exposure import ExposureControl
 from domain import attempt_statistics, item_statistics
 from domain.enums import Decision, Role
 from domain.errors import NotFound
@@ -196,7 +197,10 @@ def score_bins(distribution: tuple[int, ...]) -> list[ScoreBin]:
     ]
 
 
-def item_read(item: item_statistics.ItemStatistics) -> ItemStatistics:
+def item_read(item: item_statistics.ItemStatistics, exposure: ExposureControl | None = None) -> ItemStatistics:
+    """One item's statistics; under exposure control also its k and whether it is over the target (an item
+    without a k of its own, such as a family variant, has k = 1)."""
+    k = dict(exposure.k).get(item.item_id, 1.0) if exposure else None
     return ItemStatistics(
         item_id=item.item_id,
         skill=item.skill,
@@ -207,6 +211,8 @@ def item_read(item: item_statistics.ItemStatistics) -> ItemStatistics:
         option_counts=item.option_counts,
         attempts_seen=item.attempts_seen,
         exposure=round(item.exposure, 4),
+        exposure_k=k,
+        over_exposure_target=item.exposure > exposure.target if exposure else None,
         point_biserial=_rounded(item.point_biserial),
         upper_facility=_rounded(item.upper_facility),
         lower_facility=_rounded(item.lower_facility),
@@ -229,7 +235,8 @@ def item_read(item: item_statistics.ItemStatistics) -> ItemStatistics:
 
 @router.get("/tests/{test_id}/item-analysis", response_model=ItemAnalysis)
 async def item_analysis(test_id: IdInPath, _: StaffUser, session: SessionDep) -> ItemAnalysis:
-    await catalog.get_test(session, test_id)
+    test = await catalog.get_test(session, test_id)
+    exposure = ExposureControl.from_json(test.exposure) if test.exposure else None
     statistics = item_statistics.analyse(
         await attempt_outcomes(session, test_id), await item_responses(session, test_id)
     )
@@ -245,7 +252,8 @@ async def item_analysis(test_id: IdInPath, _: StaffUser, session: SessionDep) ->
         marginal_reliability=_rounded(statistics.marginal_reliability),
         upper_lower_group_size=statistics.group_size,
         score_distribution=score_bins(statistics.score_distribution),
-        items=[item_read(item) for item in statistics.items],
+        items=[item_read(item, exposure) for item in statistics.items],
+        exposure_target=exposure.target if exposure else None,
     )
 
 

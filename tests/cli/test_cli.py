@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from adaptive.calibration import DIFFICULTY_TO_B
 from config.settings import Settings
 from persistence.models import Item as ItemRow
+from persistence.models import Test
 from serve_app.tokens import TokenService
 
 ASSESS = str(Path(sys.executable).with_name("assess"))
@@ -276,3 +277,67 @@ def test_hosts_lists_the_session_hosts_of_a_running_cluster(server, make_live_te
     elsewhere = {**env, "ASSESS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'none.db'}"}
     missing = assess(elsewhere, "hosts", "--address", address)
     assert missing.returncode == 1 and "No registry for this database" in missing.stdout
+
+
+def test_calibrate_stored_responses_and_compute_exposure_control(
+    cli_env: dict[str, str], tmp_path: Path, ray_serve: int
+) -> None:
+    """simulate --store, calibrate --test-id --activate, simulate --exposure-target: the loop as staff run it."""
+    import json
+    import re
+
+    import ray
+
+    address = ray.get_runtime_context().gcs_address
+    definition = tmp_path / "test.json"
+    definition.write_text(
+        json.dumps(
+            {
+                "skills": [{"name": "sql", "weight": 1}, {"name": "python", "weight": 1}],
+                "max_questions": 8,
+                "min_questions": 8,
+            }
+        )
+    )
+    fast = ["--address", address, "--out", str(tmp_path / "run")]
+    stored = assess(cli_env, "simulate", "--test-file", str(definition), "--candidates", "400", "--store", *fast)
+    assert stored.returncode == 0, stored.stdout + stored.stderr
+    found = re.search(r"Responses stored as test (\d+)", stored.stdout)
+    assert found, stored.stdout
+    test_id = found.group(1)
+
+    calibrated = assess(cli_env, "calibrate", "--test-id", test_id, "--activate", "--out", str(tmp_path / "cal"))
+    assert calibrated.returncode == 0, calibrated.stdout + calibrated.stderr
+    assert "Parameter set 1 stored (active)" in calibrated.stdout
+    assert (tmp_path / "cal" / "items.csv").read_text().startswith("item,a,b,c,se_a,se_b,se_c,n,rmsd,anchored")
+
+    exposure = assess(
+        cli_env, "simulate", "--test-id", test_id, "--exposure-target", "0.4", "--exposure-rounds", "3",
+        "--candidates", "300", *fast,
+    )  # fmt: skip
+    assert exposure.returncode == 0, exposure.stdout + exposure.stderr
+    assert f"Exposure control stored on test {test_id}" in exposure.stdout
+    control = asyncio.run(
+        execute_sql(cli_env["ASSESS_DATABASE_URL"], select(Test.exposure).where(Test.id == int(test_id)))
+    )
+    assert control["target"] == 0.4 and control["rounds"] == 3 and control["k"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["calibrate"], "give either --responses FILE or --test-id N"),
+        (["calibrate", "--test-id", "1", "--responses", "x.csv"], "give either --responses FILE or --test-id N"),
+        (["calibrate", "--test-id", "999999"], "no stored responses"),
+        (["simulate", "--exposure-target", "0.3"], "give --test-id"),
+        (["simulate", "--store", "--mode", "live"], "--store keeps a fast run's responses"),
+        (["simulate", "--test-id", "999999"], "test 999999 not found"),
+    ],
+)
+def test_calibration_and_exposure_options_refuse_bad_input(
+    cli_env: dict[str, str], arguments: list[str], message: str
+) -> None:
+    assert assess(cli_env, "db", "upgrade").returncode == 0
+    result = assess(cli_env, *arguments)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stdout

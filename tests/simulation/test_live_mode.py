@@ -12,6 +12,7 @@ from adaptive.exposure import ExposureControl
 from persistence.database import Database
 from persistence.models import Attempt
 from questions.source import QuestionSource
+from simulation.exposure import sympson_hetter
 from simulation.fast import SimulationPlan, simulate
 from simulation.live import create_simulated_test, simulate_live
 from simulation.outcome import Outcome, Reason
@@ -117,5 +118,48 @@ async def attempts_of(server, user_ids: list[int]) -> list[int]:  # type: ignore
             rows = await session.execute(select(Attempt.user_id, Attempt.id).where(Attempt.user_id.in_(user_ids)))
             by_user = dict(rows.tuples().all())
         return [by_user[user_id] for user_id in user_ids]
+    finally:
+        await database.dispose()
+
+
+def test_exposure_caps_hold_in_live_tests_and_the_item_analysis_shows_them(server, admin) -> None:  # type: ignore[no-untyped-def]
+    """Sympson-Hetter parameters computed by simulation for a test hold its items near the target (checked on
+    1,000 simulated candidates), and real sessions give exactly the items the simulator gives for the same
+    keys and answers, so the cap holds live; without them every candidate opens on the same item. The item
+    analysis reports each item's exposure against the target."""
+    fixed_length = {**DEFINITION, "se_target": None, "min_questions": 10}
+    plain = adaptive_test(QuestionSource(), TestDesign.from_definition(fixed_length))
+    found = sympson_hetter(plain, target=0.4, candidates=1000, rounds=6)
+    definition = {**fixed_length, "exposure": found.control.as_json(computed_at="2026-12-07T00:00:00+00:00")}
+    true_theta = np.random.default_rng(21).normal(size=80)
+    careful = np.zeros(true_theta.size, dtype=np.int8)
+    live, user_ids = run_live(server, true_theta, careful, definition=definition)
+    assert found.max_rate <= 0.4 + 0.06  # the pool's smallest skill keeps a few items a little above
+    controlled = adaptive_test(QuestionSource(), TestDesign.from_definition(fixed_length, exposure=found.control))
+    keys = np.array(asyncio.run(attempts_of(server, user_ids)), dtype=np.uint64)
+    replayed = simulate(
+        SimulationPlan(controlled), true_theta, careful, seed=1, scripted=live.correct, local=True, keys=keys
+    )
+    assert np.array_equal(live.items, replayed.items)
+    rates = np.bincount(live.items[live.items >= 0], minlength=len(plain.pool)) / true_theta.size
+    uncontrolled = simulate(SimulationPlan(plain), true_theta, careful, seed=1, local=True)
+    assert np.all(uncontrolled.items[:, 0] == uncontrolled.items[0, 0])  # everyone opens on one item
+    assert rates[~plain.pool.reusable].max() < 0.7 and len(set(live.items[:, 0].tolist())) > 1
+
+    test_id = asyncio.run(test_of(server, user_ids[0]))
+    analysis = admin.get(f"/api/tests/{test_id}/item-analysis").json()
+    assert analysis["exposure_target"] == 0.4
+    by_item = {item["item_id"]: item for item in analysis["items"]}
+    for entry, k in found.control.k:
+        if entry in by_item:
+            assert by_item[entry]["exposure_k"] == k
+    assert all(item["over_exposure_target"] == (item["exposure"] > 0.4) for item in analysis["items"])
+
+
+async def test_of(server, user_id: int) -> int:  # type: ignore[no-untyped-def]
+    database = Database(server.settings.database_url)
+    try:
+        async with database.transaction() as session:
+            return int(await session.scalar(select(Attempt.test_id).where(Attempt.user_id == user_id)))
     finally:
         await database.dispose()
