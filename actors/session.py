@@ -34,7 +34,16 @@ from domain.enums import AttemptStatus, FinishReason
 from domain.errors import Refused
 from domain.scoring import max_score_for, percentage
 from domain.skill_graph import blueprint, check_skill_graph, skill_nodes
-from graphs.assessment import Answer, AssessmentState, Overtaken, Plan, design_of, estimate
+from graphs.assessment import (
+    Answer,
+    AssessmentState,
+    Overtaken,
+    Plan,
+    design_of,
+    estimate,
+    pretest_positions,
+    shown_length,
+)
 from persistence import attempts, progress
 from persistence.database import Database
 from persistence.models import Attempt, Test
@@ -267,7 +276,7 @@ class AssessmentSession:
                 started_at=datetime.fromisoformat(plan["started_at"]),
                 deadline=self.deadline,
                 remaining_s=round(max(self.remaining_s, 0.0), 3),
-                max_questions=plan["max_questions"],
+                max_questions=shown_length(plan),
                 answered=self._answered,
             ),
             self._question(),
@@ -307,8 +316,8 @@ class AssessmentSession:
         plan, answered = state["plan"], state["answered"]
         return protocol.ProgressUpdate(
             answered=answered,
-            max_questions=plan["max_questions"],
-            completion_pct=round(100 * answered / plan["max_questions"], 2),
+            max_questions=shown_length(plan),
+            completion_pct=round(100 * answered / shown_length(plan), 2),
             score=state["score"],
             elapsed_s=round((_now() - datetime.fromisoformat(plan["started_at"])).total_seconds(), 3),
             remaining_s=round(max(self.remaining_s, 0.0), 3),
@@ -318,7 +327,7 @@ class AssessmentSession:
         state = self._loaded
         plan = state["plan"]
         reason = FinishReason(state.get("finish_reason") or FinishReason.COMPLETED)
-        max_score = max_score_for(reason, state["answered"], plan["max_questions"])
+        max_score = max_score_for(reason, int(state["cat"].answered[0]), plan["max_questions"])
         theta, se = state["ability"]
         started = datetime.fromisoformat(plan["started_at"])
         ended = min(_now(), self.deadline)
@@ -382,6 +391,7 @@ def plan_for(attempt: Attempt, test: Test, parameters: CalibratedSet | None = No
         classification_stop=test.classification_stop,
         parameters=parameters,
         exposure=exposure_of(test),
+        pretest_at=pretest_positions(attempt.id, test.pretest_items, min(test.min_questions, attempt.max_questions)),
     )
 
 
@@ -403,9 +413,10 @@ def rebuilt_state(stored: progress.StoredAttempt, questions: QuestionSource) -> 
     attempt, rows = stored.attempt, stored.responses
     plan = plan_for(attempt, stored.test, stored.parameters)
     test = adaptive_test(questions, design_of(plan))
-    cat = test.replay([_entry_of(test.pool, row) for row in rows], [row.is_correct for row in rows], attempt.id)
+    scored = [row for row in rows if not row.pretest]
+    cat = test.replay([_entry_of(test.pool, row) for row in scored], [row.is_correct for row in scored], attempt.id)
     by_skill: dict[str, list[int]] = {}
-    for row in rows:
+    for row in scored:
         counts = by_skill.setdefault(row.skill, [0, 0])
         counts[0] += 1
         counts[1] += int(row.is_correct)
@@ -418,7 +429,7 @@ def rebuilt_state(stored: progress.StoredAttempt, questions: QuestionSource) -> 
         asked=[row.item_id for row in rows] + ([pending["item"]["id"]] if pending else []),
         stems=[row.stem for row in rows] + ([pending["item"]["stem"]] if pending else []),
         answered=len(rows),
-        score=sum(row.is_correct for row in rows),
+        score=sum(row.is_correct for row in scored),
         by_skill=by_skill,
         ability=cast(list[float], stored_ability) if finished and None not in stored_ability else estimate(cat),
         pending=cast(Any, pending) if not finished else None,

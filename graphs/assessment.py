@@ -36,6 +36,7 @@ from adaptive.assembly import TestDesign, adaptive_test
 from adaptive.calibration import CalibratedSet, difficulty_for_b
 from adaptive.cat import AdaptiveTest, CatState
 from adaptive.exposure import ExposureControl
+from adaptive.selection import draws
 from domain.enums import FinishReason
 from domain.scoring import max_score_for
 from graphs.item_supply import ItemSupply, Request, Slot
@@ -46,6 +47,7 @@ from questions.items import Item
 from questions.source import QuestionSource
 
 Clock = Callable[[], datetime]
+PRETEST_STEP = 1 << 20  # pretest draws use steps of their own, apart from the selection rule's
 SNAPSHOT_FIELDS = ("stem", "options", "explanation", "difficulty", "family", "tags")
 
 
@@ -69,6 +71,7 @@ class Plan(TypedDict):
     # test's exposure control.
     parameters: NotRequired[CalibratedSet | None]
     exposure: NotRequired[ExposureControl | None]
+    pretest_at: NotRequired[list[int]]  # the question indexes that show an unscored pretest item
 
 
 class PendingQuestion(TypedDict):
@@ -77,6 +80,7 @@ class PendingQuestion(TypedDict):
     entry: int  # the pool entry it came from (a bank item, or the family a fresh variant was drawn from)
     presented_at: str
     item: dict[str, Any]
+    pretest: NotRequired[bool]  # unscored: collects responses to calibrate a new item
 
 
 class Answer(TypedDict, total=False):
@@ -143,6 +147,37 @@ def design_of(plan: Plan) -> TestDesign:
     )
 
 
+def pretest_positions(attempt_id: int, pretest_items: int, min_questions: int) -> list[int]:
+    """Where an attempt's pretest items go: distinct random positions after the first question and within
+    the first `min_questions + pretest_items` (given before any precision stop), seeded by the attempt."""
+    if pretest_items <= 0:
+        return []
+    positions = range(1, min_questions + pretest_items)
+    return sorted(random.Random(f"pretest:{attempt_id}").sample(positions, min(pretest_items, len(positions))))
+
+
+def pretest_entry(test: AdaptiveTest, cat: CatState, plan: Plan, index: int, asked: set[str]) -> int:
+    """A pretest item for this position: a fixed item of the test's skills not yet given to the candidate,
+    at random among those the attempt's parameter set has not calibrated (all of them when it has no set, or
+    when every item is calibrated); -1 when none is left."""
+    pool = test.pool
+    fresh = ~pool.reusable & ~cat.used[0] & np.array([entry not in asked for entry in pool.ids])
+    parameters = plan.get("parameters")
+    if parameters is not None:
+        uncalibrated = fresh & np.array([entry not in parameters.values for entry in pool.ids])
+        fresh = uncalibrated if uncalibrated.any() else fresh
+    candidates = np.flatnonzero(fresh)
+    if candidates.size == 0:
+        return -1
+    draw = draws(np.array([plan["attempt_id"]]), np.array([PRETEST_STEP + index]), 1)[0, 0]
+    return int(candidates[int(draw * candidates.size)])
+
+
+def shown_length(plan: Plan) -> int:
+    """The test's length as the candidate sees it: the scored questions and the pretest ones."""
+    return plan["max_questions"] + len(plan.get("pretest_at", []))
+
+
 def estimate(cat: CatState) -> list[float]:
     """[theta, SE] of a one-candidate adaptive state, as stored and reported."""
     return [round(float(cat.theta[0]), 4), round(float(cat.se[0]), 4)]
@@ -167,20 +202,23 @@ def build_assessment_graph(
         assert pending is not None
         item = pending["item"]
         is_correct = answer["selected_option"] == item["key"]
-        cat = state["cat"].copy()
-        test_of(state).record(cat, np.array([0]), np.array([pending["entry"]]), np.array([is_correct]))
+        pretest = bool(pending.get("pretest"))
+        cat, by_skill = state["cat"], state["by_skill"]
+        if not pretest:  # a pretest answer is stored for calibration and scores nothing
+            cat = cat.copy()
+            test_of(state).record(cat, np.array([0]), np.array([pending["entry"]]), np.array([is_correct]))
+            by_skill = {skill: list(counts) for skill, counts in by_skill.items()}
+            counts = by_skill.setdefault(item["skill"], [0, 0])
+            counts[0] += 1
+            counts[1] += int(is_correct)
         theta, se = estimate(cat)
         now = clock()
         presented_at = datetime.fromisoformat(pending["presented_at"])
-        by_skill = {skill: list(counts) for skill, counts in state["by_skill"].items()}
-        counts = by_skill.setdefault(item["skill"], [0, 0])
-        counts[0] += 1
-        counts[1] += int(is_correct)
         return {
             **state,
             "cat": cat,
             "answered": state["answered"] + 1,
-            "score": state["score"] + int(is_correct),
+            "score": state["score"] + int(is_correct and not pretest),
             "by_skill": by_skill,
             "ability": [theta, se],
             "response": {
@@ -201,6 +239,7 @@ def build_assessment_graph(
                 "theta_before": state["ability"][0],
                 "theta_after": theta,
                 "se_after": se,
+                "pretest": pretest,
             },
             "last_feedback": Feedback(
                 question_id=pending["question_id"],
@@ -215,24 +254,37 @@ def build_assessment_graph(
         """The next question, or the reason to finish: the message's (the deadline) or the stopping rule's."""
         plan, test, cat = state["plan"], test_of(state), state["cat"]
         answer = state.get("answer") or {}
+        index = state["answered"]
+        pretest_left = [position for position in plan.get("pretest_at", []) if position >= index]
         reason = answer.get("finish") or test.stopping.reason(
-            state["answered"],
+            int(cat.answered[0]),
             float(cat.se[0]),
             deadline_passed=bool(answer.get("deadline_passed")),
             theta=float(cat.theta[0]),
         )
+        if reason == FinishReason.PRECISION_REACHED and pretest_left:
+            reason = None  # the pretest items promised to this attempt come first
         if reason is not None:
             if supply is not None:
                 supply.discard(plan["attempt_id"])
             return {**state, "finish_reason": reason, "pending": None}
-        index = state["answered"]
-        entry = _next_entry(test, cat, plan, index)
-        item = _item_for(test.pool.ids[entry], test.pool.reusable[entry], set(state["asked"]), plan, index)
         stems = state["stems"]
+        if index in pretest_left:
+            entry = pretest_entry(test, cat, plan, index, set(state["asked"]))
+            if entry >= 0:
+                item = questions.get(test.pool.ids[entry])
+                pending = _pending(plan, index, entry, item, pretest=True)
+                return {**state, "pending": pending, "asked": [*state["asked"], item.id], "stems": [*stems, item.stem]}
+        entry = _next_entry(test, cat, plan)
+        item = _item_for(test.pool.ids[entry], test.pool.reusable[entry], set(state["asked"]), plan, index)
         if supply is not None and plan.get("generator") == "llm":
             supplied = await supply.take(Slot(plan["attempt_id"], index, entry), _request(test, plan, entry, stems))
             item = supplied.item or item
             _prepare_next(test, state, entry, [*stems, item.stem])
+        pending = _pending(plan, index, entry, item)
+        return {**state, "pending": pending, "asked": [*state["asked"], item.id], "stems": [*stems, item.stem]}
+
+    def _pending(plan: Plan, index: int, entry: int, item: Item, pretest: bool = False) -> PendingQuestion:
         pending = PendingQuestion(
             question_id=question_id_for(plan["attempt_id"], index, item.id),
             index=index,
@@ -240,9 +292,11 @@ def build_assessment_graph(
             presented_at=clock().isoformat(),
             item=item.model_dump(mode="json"),
         )
-        return {**state, "pending": pending, "asked": [*state["asked"], item.id], "stems": [*stems, item.stem]}
+        if pretest:
+            pending["pretest"] = True
+        return pending
 
-    def _next_entry(test: AdaptiveTest, cat: CatState, plan: Plan, index: int) -> int:
+    def _next_entry(test: AdaptiveTest, cat: CatState, plan: Plan) -> int:
         return int(test.choose(cat, np.array([0]), keys=np.array([plan["attempt_id"]]))[0])
 
     def _request(test: AdaptiveTest, plan: Plan, entry: int, stems: list[str]) -> Request:
@@ -263,9 +317,10 @@ def build_assessment_graph(
         for right in (True, False):
             after = state["cat"].copy()
             test.record(after, np.array([0]), np.array([entry]), np.array([right]))
-            if test.stopping.reason(index, float(after.se[0]), theta=float(after.theta[0])) is not None:
+            scored = int(after.answered[0])
+            if test.stopping.reason(scored, float(after.se[0]), theta=float(after.theta[0])) is not None:
                 continue
-            following = _next_entry(test, after, plan, index)
+            following = _next_entry(test, after, plan)
             supply.prepare(Slot(plan["attempt_id"], index, following), _request(test, plan, following, stems))
 
     def _item_for(entry_id: str, reusable: bool, asked: set[str], plan: Plan, index: int) -> Item:
@@ -285,7 +340,8 @@ def build_assessment_graph(
         result = None
         if finish is not None:
             reason = FinishReason(finish)
-            result = progress.Result(reason, max_score_for(reason, state["answered"], state["plan"]["max_questions"]))
+            scored = int(state["cat"].answered[0])  # pretest answers are not scored
+            result = progress.Result(reason, max_score_for(reason, scored, state["plan"]["max_questions"]))
         pending = state.get("pending")
         theta, se = state["ability"]
         return progress.Step(

@@ -30,6 +30,7 @@ CONTENT_FIELDS = frozenset(
         "passing_score",
         "theta_cut",
         "classification_stop",
+        "pretest_items",
         "starts_at",
     }
 )

@@ -96,6 +96,7 @@ def _check_graph(skills: list[SkillSpec]) -> None:
 SETarget = Annotated[float, Field(ge=0, le=2)]
 # The pass mark on the ability scale; null: from passing_score through the pool's test characteristic curve.
 ThetaCut = Annotated[float, Field(ge=-4, le=4, allow_inf_nan=False)]
+PretestItems = Annotated[int, Field(ge=0, le=20)]
 
 
 class TestFields(RequestBody):
@@ -114,6 +115,7 @@ class TestFields(RequestBody):
     passing_score: Annotated[float, Field(ge=0, le=100)] = 60.0
     theta_cut: ThetaCut | None = None
     classification_stop: bool = False
+    pretest_items: PretestItems = 0  # unscored items at random positions, on top of max_questions
 
 
 class TestCreate(TestFields):
@@ -158,6 +160,7 @@ class TestUpdate(RequestBody):
     passing_score: Annotated[float, Field(ge=0, le=100)] | None = None
     theta_cut: ThetaCut | None = None
     classification_stop: bool | None = None
+    pretest_items: PretestItems | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> TestUpdate:
@@ -207,6 +210,7 @@ class TestRead(ReadModel):
     passing_score: float
     theta_cut: float | None
     classification_stop: bool
+    pretest_items: int
     exposure: ExposureRead | None
     status: TestStatus
     created_at: datetime
@@ -287,6 +291,7 @@ class ResponseRead(ReadModel):
     presented_at: datetime
     answered_at: datetime
     time_taken_s: float
+    pretest: bool = False  # an unscored pretest item (for calibration)
 
 
 class AttemptReport(AttemptSummary):

@@ -81,3 +81,49 @@ def test_items_follow_the_answers_and_estimates_are_stored(server, make_live_tes
     weak_difficulty = [BANK[q["text"]].difficulty for q in weak_questions]
     assert sum(strong_difficulty[2:]) > sum(weak_difficulty[2:])  # harder items after right answers
     assert strong_result["ability"]["theta"] > 1.0 > -1.0 > weak_result["ability"]["theta"]
+
+
+async def stored_rows(server, attempt_id: int) -> list[tuple[int, bool, float | None, float | None]]:  # type: ignore[no-untyped-def]
+    """(index, pretest, theta_before, theta_after) of each stored response, in order."""
+    database = Database(server.settings.database_url)
+    try:
+        async with database.transaction() as session:
+            result = await session.execute(
+                select(Response.index, Response.pretest, Response.theta_before, Response.theta_after)
+                .where(Response.attempt_id == attempt_id)
+                .order_by(Response.index)
+            )
+            return [tuple(row) for row in result.all()]  # type: ignore[misc]
+    finally:
+        await database.dispose()
+
+
+def test_pretest_items_are_asked_like_the_others_and_scored_not_at_all(server, make_live_test, admin) -> None:  # type: ignore[no-untyped-def]
+    """Two pretest items among six scored questions: the candidate sees eight questions that look alike and
+    a length of eight; the two are stored (marked, for calibration) but move neither theta nor the score."""
+    live = make_live_test(max_questions=6, min_questions=6, se_target=None, pretest_items=2)
+    questions, completed = asyncio.run(take(server, live, right=True))
+    assert len(questions) == 8 and {frozenset(question) for question in questions} == {frozenset(questions[0])}
+    assert (completed["score"], completed["max_score"], completed["percentage"]) == (6, 6, 100.0)
+    assert sum(skill["answered"] for skill in completed["skills"]) == 6
+    rows = asyncio.run(stored_rows(server, completed["attempt_id"]))
+    pretest = [row for row in rows if row[1]]
+    assert len(rows) == 8 and len(pretest) == 2 and all(0 < row[0] < 8 for row in pretest)
+    assert all(before == after for _, _, before, after in pretest)  # right answers, theta unchanged
+    assert all(after > before for _, is_pretest, before, after in rows if not is_pretest)
+    report = admin.get(f"/api/attempts/{completed['attempt_id']}").json()
+    assert [response["pretest"] for response in report["responses"]].count(True) == 2
+    assert (report["score"], report["answered"]) == (6, 8)
+
+
+def test_the_classification_stop_ends_once_the_interval_clears_the_cut(server, make_live_test) -> None:  # type: ignore[no-untyped-def]
+    """A cut far below a candidate who answers everything right: classified as a pass after the minimum
+    length, although the SE target (off) and the maximum length would go on."""
+    live = make_live_test(max_questions=20, min_questions=4, se_target=None, theta_cut=-2.5, classification_stop=True)
+    questions, completed = asyncio.run(take(server, live, right=True))
+    assert completed["reason"] == "precision_reached" and len(questions) < 20
+    theta, se = completed["ability"]["theta"], completed["ability"]["se"]
+    assert theta - 1.96 * se >= -2.5
+    assert (completed["decision"], completed["theta_cut"]) == ("pass", -2.5)
+    assert completed["scaled_score"] == max(100, min(900, round(500 + 100 * theta)))
+    assert all(skill["se"] is not None for skill in completed["skills"])
