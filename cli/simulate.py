@@ -33,17 +33,6 @@ from simulation.outcome import Outcome
 from simulation.summary import Recovery, Summary, summarize
 
 Mode = Literal["fast", "live"]
-STORED_DEFINITION = (
-    "skills",
-    "max_questions",
-    "min_questions",
-    "se_target",
-    "duration_minutes",
-    "passing_score",
-    "theta_cut",
-    "classification_stop",
-    "job_description",
-)
 
 
 @dataclass(frozen=True)
@@ -127,7 +116,7 @@ def stored_context(database_url: str, definition: Mapping[str, Any], test_id: in
                     test = await catalog.get_test(session, test_id)
                 except NotFound as error:
                     raise ValueError(str(error)) from None
-                stored = {name: getattr(test, name) for name in STORED_DEFINITION}
+                stored = catalog.definition_of(test)
                 exposure = ExposureControl.from_json(test.exposure) if test.exposure else None
                 return StoredContext(stored, active, exposure)
         finally:

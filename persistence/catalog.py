@@ -38,6 +38,25 @@ CONTENT_FIELDS = frozenset(
 PUBLISHED_FIELDS = frozenset({"ends_at", "max_attempts"})
 
 
+# What a stored test's adaptive rules are made from (adaptive.assembly.TestDesign.from_definition).
+DEFINITION_FIELDS = (
+    "skills",
+    "max_questions",
+    "min_questions",
+    "se_target",
+    "duration_minutes",
+    "passing_score",
+    "theta_cut",
+    "classification_stop",
+    "job_description",
+)
+
+
+def definition_of(test: Test) -> dict[str, Any]:
+    """The stored test as a definition (the POST /api/tests fields its adaptive rules are made from)."""
+    return {name: getattr(test, name) for name in DEFINITION_FIELDS}
+
+
 async def create_test(session: AsyncSession, fields: dict[str, Any], created_by: User) -> Test:
     test = Test(**fields, status=TestStatus.DRAFT, created_by_id=created_by.id)
     session.add(test)

@@ -78,6 +78,11 @@ def _enum(enum_class: type, name: str) -> Enum:
     )
 
 
+def unique_where(name: str, column: str, condition: str) -> Index:
+    """A partial unique index: `column` unique among the rows meeting `condition` (both backends)."""
+    return Index(name, column, unique=True, sqlite_where=text(condition), postgresql_where=text(condition))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -163,13 +168,7 @@ class Attempt(Base):
     __table_args__ = (
         UniqueConstraint("application_id", "number"),
         # At most one attempt in progress per candidate and test, even when two sockets race to start.
-        Index(
-            "uq_attempts_one_in_progress",
-            "application_id",
-            unique=True,
-            sqlite_where=text("status = 'in_progress'"),
-            postgresql_where=text("status = 'in_progress'"),
-        ),
+        unique_where("uq_attempts_one_in_progress", "application_id", "status = 'in_progress'"),
         CheckConstraint("number >= 1", name="positive_number"),
     )
 
@@ -272,13 +271,7 @@ class ParameterSet(Base):
     __tablename__ = "parameter_sets"
     __table_args__ = (
         # At most one active set: the live pool and the simulator read it.
-        Index(
-            "uq_parameter_sets_one_active",
-            "status",
-            unique=True,
-            sqlite_where=text("status = 'active'"),
-            postgresql_where=text("status = 'active'"),
-        ),
+        unique_where("uq_parameter_sets_one_active", "status", "status = 'active'"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

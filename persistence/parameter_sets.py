@@ -74,7 +74,8 @@ async def stored_responses(session: AsyncSession, test_ids: Sequence[int]) -> Re
 
 
 def _number(value: float) -> float | None:
-    return None if math.isnan(value) else round(value, 6)
+    """A standard error or fit figure; None where it was not estimated (NaN)."""
+    return None if math.isnan(value) else round(float(value), 6)
 
 
 async def store(
@@ -101,18 +102,18 @@ async def store(
     )
     parameter_set.items = [
         CalibratedItem(
-            item_id=str(row["item"]),
-            a=round(float(row["a"]), 6),  # type: ignore[arg-type]
-            b=round(float(row["b"]), 6),  # type: ignore[arg-type]
-            c=round(float(row["c"]), 6),  # type: ignore[arg-type]
-            se_a=_number(float(row["se_a"])),  # type: ignore[arg-type]
-            se_b=_number(float(row["se_b"])),  # type: ignore[arg-type]
-            se_c=_number(float(row["se_c"])),  # type: ignore[arg-type]
-            n=int(row["n"]),  # type: ignore[call-overload]
-            rmsd=_number(float(row["rmsd"])),  # type: ignore[arg-type]
-            anchored=bool(row["anchored"]),
+            item_id=item_id,
+            a=round(float(calibration.a[i]), 6),
+            b=round(float(calibration.b[i]), 6),
+            c=round(float(calibration.c[i]), 6),
+            se_a=_number(calibration.se_a[i]),
+            se_b=_number(calibration.se_b[i]),
+            se_c=_number(calibration.se_c[i]),
+            n=int(calibration.n[i]),
+            rmsd=_number(calibration.rmsd[i]),
+            anchored=bool(calibration.anchored[i]),
         )
-        for row in calibration.rows()
+        for i, item_id in enumerate(calibration.item_ids)
     ]
     session.add(parameter_set)
     await session.flush()

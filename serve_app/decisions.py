@@ -13,11 +13,10 @@ from adaptive.calibration import CalibratedSet, parameters_for
 from adaptive.cat import AdaptiveTest
 from adaptive.decision import ScoredResponse, SkillEstimate, decide, scaled_score, skill_estimates
 from domain.enums import Decision
+from persistence import catalog
 from persistence.models import Attempt, Response, Test
 from persistence.parameter_sets import calibrated_sets
 from questions.source import QuestionSource
-
-DESIGN_FIELDS = ("skills", "max_questions", "min_questions", "se_target", "passing_score", "theta_cut")
 
 
 @dataclass(frozen=True)
@@ -29,13 +28,7 @@ class Verdict:
 
 def scored_test(questions: QuestionSource, test: Test, parameters: CalibratedSet | None) -> AdaptiveTest:
     """The test as its attempts under `parameters` were scored (assembled once per test and set)."""
-    definition = {name: getattr(test, name) for name in DESIGN_FIELDS}
-    return adaptive_test(
-        questions,
-        TestDesign.from_definition(
-            {**definition, "classification_stop": test.classification_stop}, parameters=parameters
-        ),
-    )
+    return adaptive_test(questions, TestDesign.from_definition(catalog.definition_of(test), parameters=parameters))
 
 
 async def parameter_sets_of(session: AsyncSession, attempts: Iterable[Attempt]) -> dict[int, CalibratedSet]:
