@@ -55,13 +55,29 @@ def _summary(report: CandidateReport) -> str:
         ("Passed", passed),
         ("Ability theta", _number(ability.theta, 3) if ability else "n/a"),
         ("Standard error", _number(ability.se, 3) if ability and ability.se is not None else "n/a"),
+        ("Pass mark (theta)", _number(report.theta_cut, 3) if report.theta_cut is not None else "n/a"),
+        ("Decision", _text(report.decision or "none yet")),
+        ("Scaled score", str(report.scaled_score) if report.scaled_score is not None else "n/a"),
+        ("Item parameters", f"set {report.parameter_set_id}" if report.parameter_set_id else "starting values"),
     ]
     return "<table>" + "".join(_row([name, value]) for name, value in facts) + "</table>"
 
 
 def _skills(report: CandidateReport) -> str:
-    rows = [_row(["Skill", "Answered", "Correct", "Percentage"], header=True)]
-    rows += [_row([_text(s.skill), str(s.answered), str(s.correct), _percent(s.percentage)]) for s in report.skills]
+    rows = [_row(["Skill", "Answered", "Correct", "Percentage", "Theta", "SE"], header=True)]
+    rows += [
+        _row(
+            [
+                _text(s.skill),
+                str(s.answered),
+                str(s.correct),
+                _percent(s.percentage),
+                _number(s.theta, 2) if s.theta is not None else "n/a",
+                _number(s.se, 2) if s.se is not None else "n/a",
+            ]
+        )
+        for s in report.skills
+    ]
     return "<table>" + "".join(rows) + "</table>"
 
 

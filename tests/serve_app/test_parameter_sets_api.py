@@ -7,11 +7,16 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from builders import valid_test_body
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, execute_sql
+from live_client import LiveClient, ws_url
+from sqlalchemy import func, select
 
 from adaptive.assembly import TestDesign, adaptive_test
+from adaptive.calibration import CalibratedSet
 from persistence import attempts
 from persistence.database import Database
+from persistence.models import Response
 from questions.source import QuestionSource
 from simulation.fast import SimulationPlan, simulate
 from simulation.live import create_simulated_test
@@ -131,3 +136,55 @@ def test_parameter_set_routes_refuse_bad_input(calibration_server) -> None:  # t
     assert admin.get("/api/parameter-sets/0").status_code == 422
     with server.client() as anonymous:
         assert anonymous.get("/api/parameter-sets").status_code == 401
+
+
+def test_a_live_attempt_is_scored_with_the_active_set_and_its_responses_say_so(calibration_server) -> None:  # type: ignore[no-untyped-def]
+    """After activation a candidate takes a test over the WebSocket: the attempt and every response name the
+    active set, and the estimate is the one the active parameters give for the same answers."""
+    server = calibration_server
+    admin = server.client(server.login(ADMIN_EMAIL, ADMIN_PASSWORD))
+    test_id, _, _ = simulated_test(server.settings.database_url, 300)
+    draft = admin.post("/api/parameter-sets", json={"test_ids": [test_id], "model": "2pl"}).json()
+    assert admin.post(f"/api/parameter-sets/{draft['id']}/activate").status_code == 200
+
+    password = "a-password-for-this-test"
+    candidate = admin.post(
+        "/api/users",
+        json={
+            "email": f"c-{uuid.uuid4().hex[:8]}@example.com",
+            "password": password,
+            "full_name": "C",
+            "role": "candidate",
+        },
+    ).json()
+    body = valid_test_body(skills=DEFINITION["skills"], max_questions=5, min_questions=5, se_target=None)
+    live_test = admin.post("/api/tests", json=body).json()
+    admin.post(f"/api/tests/{live_test['id']}/candidates", json={"user_ids": [candidate["id"]]})
+    admin.patch(f"/api/tests/{live_test['id']}", json={"status": "published"})
+    token = server.login(candidate["email"], password)
+
+    async def take() -> dict:  # type: ignore[type-arg]
+        url = ws_url(server.base_url, "/ws/assessment", token=token, test_id=live_test["id"])
+        client = await LiveClient.connect(url)
+        await client.expect("auth_success")
+        _, frame = await client.start()
+        while frame["type"] == "question":
+            frame = (await client.answer(frame, "a"))[2]
+        await client.close()
+        return frame
+
+    completed = asyncio.run(take())
+    report = admin.get(f"/api/attempts/{completed['attempt_id']}/report").json()
+    assert report["parameter_set_id"] == draft["id"]
+    counted = select(func.count()).where(
+        Response.attempt_id == completed["attempt_id"], Response.parameter_set_id == draft["id"]
+    )
+    assert asyncio.run(execute_sql(server.settings.database_url, counted)) == 5
+    # The same answers under the active parameters give the same estimate.
+    calibrated = {row["item_id"]: (row["a"], row["b"], row["c"]) for row in draft["parameters"]}
+    active = CalibratedSet(draft["id"], calibrated)
+    test = adaptive_test(QuestionSource(), TestDesign.from_definition(body, parameters=active))
+    responses = report["responses"]
+    entries = [test.pool.index_of(response["item_id"]) for response in responses]
+    state = test.replay(entries, [response["is_correct"] for response in responses], completed["attempt_id"])
+    assert completed["ability"]["theta"] == pytest.approx(float(state.theta[0]), abs=1e-4)

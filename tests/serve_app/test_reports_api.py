@@ -373,8 +373,11 @@ def test_candidate_report_as_html_escapes_everything(server: Server, seeded: See
     text = "".join(parser.text)
     for figure in (SCRIPT_NAME, TITLE, HOSTILE_STEM, "3 / 4", "75.00%", "65.00%", "0.500", "0.300"):
         assert figure in text, figure
-    # Summary 10 rows; skills header + 3; times header + 4 + total + mean; responses header + 4.
-    assert parser.tags.count("tr") == 10 + (1 + 3) + (1 + 4 + 2) + (1 + 4)
+    # The decision on ability: theta 0.5 is a scaled 550; the cut and the decision are shown.
+    for label in ("Pass mark (theta)", "Decision", "Scaled score", "550", "starting values", "Theta"):
+        assert label in text, label
+    # Summary 14 rows; skills header + 3; times header + 4 + total + mean; responses header + 4.
+    assert parser.tags.count("tr") == 14 + (1 + 3) + (1 + 4 + 2) + (1 + 4)
     assert {"style", "table", "h1", "h2"} <= set(parser.tags)
 
 
