@@ -156,6 +156,18 @@ def pretest_positions(attempt_id: int, pretest_items: int, min_questions: int) -
     return sorted(random.Random(f"pretest:{attempt_id}").sample(positions, min(pretest_items, len(positions))))
 
 
+def pretest_due(index: int, pretest_at: list[int], scored: int, reason: str | None) -> bool:
+    """Whether question `index` is a pretest item: at one of the attempt's pretest positions, or, while some
+    are still owed (`scored` of the `index` answers so far counted), at once when the length or precision
+    stop would end the test first. The deadline and an order to finish do not wait for them."""
+    owed = len(pretest_at) - (index - scored)
+    if owed <= 0:
+        return False
+    if reason is None:
+        return index in pretest_at
+    return reason in (FinishReason.PRECISION_REACHED, FinishReason.COMPLETED)
+
+
 def pretest_entry(test: AdaptiveTest, cat: CatState, plan: Plan, index: int, asked: set[str]) -> int:
     """A pretest item for this position: a fixed item of the test's skills not yet given to the candidate,
     at random among those the attempt's parameter set has not calibrated (all of them when it has no set, or
@@ -255,26 +267,23 @@ def build_assessment_graph(
         plan, test, cat = state["plan"], test_of(state), state["cat"]
         answer = state.get("answer") or {}
         index = state["answered"]
-        pretest_left = [position for position in plan.get("pretest_at", []) if position >= index]
         reason = answer.get("finish") or test.stopping.reason(
             int(cat.answered[0]),
             float(cat.se[0]),
             deadline_passed=bool(answer.get("deadline_passed")),
             theta=float(cat.theta[0]),
         )
-        if reason == FinishReason.PRECISION_REACHED and pretest_left:
-            reason = None  # the pretest items promised to this attempt come first
-        if reason is not None:
-            if supply is not None:
-                supply.discard(plan["attempt_id"])
-            return {**state, "finish_reason": reason, "pending": None}
         stems = state["stems"]
-        if index in pretest_left:
+        if pretest_due(index, plan.get("pretest_at", []), int(cat.answered[0]), reason):
             entry = pretest_entry(test, cat, plan, index, set(state["asked"]))
             if entry >= 0:
                 item = questions.get(test.pool.ids[entry])
                 pending = _pending(plan, index, entry, item, pretest=True)
                 return {**state, "pending": pending, "asked": [*state["asked"], item.id], "stems": [*stems, item.stem]}
+        if reason is not None:
+            if supply is not None:
+                supply.discard(plan["attempt_id"])
+            return {**state, "finish_reason": reason, "pending": None}
         entry = _next_entry(test, cat, plan)
         item = _item_for(test.pool.ids[entry], test.pool.reusable[entry], set(state["asked"]), plan, index)
         if supply is not None and plan.get("generator") == "llm":

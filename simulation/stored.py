@@ -42,7 +42,7 @@ async def store_outcome(
         invited = await session.execute(
             select(CandidateApplication.user_id, CandidateApplication.id).where(CandidateApplication.test_id == test_id)
         )
-        application_of = dict(invited.tuples().all())
+        application_of = {user_id: application_id for user_id, application_id in invited.all()}
         await session.execute(
             update(CandidateApplication)
             .where(CandidateApplication.test_id == test_id)

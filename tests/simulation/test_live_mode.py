@@ -116,7 +116,7 @@ async def attempts_of(server, user_ids: list[int]) -> list[int]:  # type: ignore
     try:
         async with database.transaction() as session:
             rows = await session.execute(select(Attempt.user_id, Attempt.id).where(Attempt.user_id.in_(user_ids)))
-            by_user = dict(rows.tuples().all())
+            by_user = {user_id: attempt_id for user_id, attempt_id in rows.all()}
         return [by_user[user_id] for user_id in user_ids]
     finally:
         await database.dispose()
@@ -146,7 +146,7 @@ def test_exposure_caps_hold_in_live_tests_and_the_item_analysis_shows_them(serve
     assert np.all(uncontrolled.items[:, 0] == uncontrolled.items[0, 0])  # everyone opens on one item
     assert rates[~plain.pool.reusable].max() < 0.7 and len(set(live.items[:, 0].tolist())) > 1
 
-    test_id = asyncio.run(test_of(server, user_ids[0]))
+    test_id = asyncio.run(owning_test(server, user_ids[0]))
     analysis = admin.get(f"/api/tests/{test_id}/item-analysis").json()
     assert analysis["exposure_target"] == 0.4
     by_item = {item["item_id"]: item for item in analysis["items"]}
@@ -156,7 +156,7 @@ def test_exposure_caps_hold_in_live_tests_and_the_item_analysis_shows_them(serve
     assert all(item["over_exposure_target"] == (item["exposure"] > 0.4) for item in analysis["items"])
 
 
-async def test_of(server, user_id: int) -> int:  # type: ignore[no-untyped-def]
+async def owning_test(server, user_id: int) -> int:  # type: ignore[no-untyped-def]
     database = Database(server.settings.database_url)
     try:
         async with database.transaction() as session:
