@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import getpass
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -126,7 +127,7 @@ def run_stored(
         try:
             async with database.transaction() as session:
                 stored, calibration = await parameter_sets.calibrate_tests(
-                    session, test_ids, model, anchored_to_active, None, note
+                    session, test_ids, model, anchored_to_active, None, note, f"assess calibrate ({getpass.getuser()})"
                 )
                 if activate:
                     await parameter_sets.activate(session, stored.id, None, datetime.now(UTC))

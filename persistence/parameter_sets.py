@@ -211,9 +211,11 @@ async def calibrate_tests(
     anchored_to_active: bool,
     created_by_id: int | None,
     note: str = "",
+    made_with: str = "POST /api/parameter-sets",
 ) -> tuple[ParameterSet, Calibration]:
     """Calibrate the tests' stored responses and keep the result as a draft set. Anchored to the active
-    set, its items stay fixed and the rest are estimated on its scale (fixed-parameter calibration). The
+    set, its items stay fixed and the rest are estimated on its scale (fixed-parameter calibration).
+    `made_with` records how it was asked for (the route, or the command and the operating-system user). The
     estimation runs in a worker thread: it takes seconds for a large test and must not hold an event loop."""
     source = await stored_responses(session, test_ids)
     if not source.rows:
@@ -221,5 +223,5 @@ async def calibrate_tests(
     active = await active_set(session) if anchored_to_active else None
     anchors = dict(active.values) if active else {}
     calibration = await asyncio.to_thread(calibrate, Responses.of(source.rows), model, anchors)
-    description = {**source.description, "anchored_to": active.id if active else None}
+    description = {**source.description, "anchored_to": active.id if active else None, "made_with": made_with}
     return await store(session, calibration, description, created_by_id, note), calibration

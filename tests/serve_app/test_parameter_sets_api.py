@@ -69,6 +69,7 @@ def test_calibrate_review_and_activate_a_parameter_set(calibration_server) -> No
     assert (draft["status"], draft["model"], draft["note"]) == ("draft", "2pl", "first")
     assert draft["source"]["tests"] == [test_id] and draft["source"]["responses"] == responses
     assert draft["source"]["persons"] == 600 and draft["fit"]["converged"] is True
+    assert draft["source"]["made_with"] == "POST /api/parameter-sets" and draft["created_by_id"] is not None
     assert draft["items"] == len(draft["parameters"]) > 10
     item = draft["parameters"][0]
     assert item["a"] > 0 and item["se_b"] > 0 and item["n"] > 0 and item["anchored"] is False
