@@ -161,15 +161,6 @@ async def activate(session: AsyncSession, set_id: int, user_id: int | None, now:
     return chosen
 
 
-async def deactivate(session: AsyncSession) -> None:
-    """Go back to the starting parameters for attempts starting from now (the active set is retired)."""
-    await session.execute(
-        update(ParameterSet)
-        .where(ParameterSet.status == ParameterSetStatus.ACTIVE)
-        .values(status=ParameterSetStatus.RETIRED)
-    )
-
-
 async def active_set_id(session: AsyncSession) -> int | None:
     found: int | None = await session.scalar(
         select(ParameterSet.id).where(ParameterSet.status == ParameterSetStatus.ACTIVE)
