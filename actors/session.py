@@ -28,7 +28,6 @@ from actors.step_batches import StepBatches
 from adaptive.assembly import adaptive_test
 from adaptive.calibration import CalibratedSet
 from adaptive.decision import decide, scaled_score
-from adaptive.exposure import ExposureControl
 from adaptive.pool import ItemPool
 from domain.enums import AttemptStatus, FinishReason
 from domain.errors import Refused
@@ -44,7 +43,7 @@ from graphs.assessment import (
     pretest_positions,
     shown_length,
 )
-from persistence import attempts, progress
+from persistence import attempts, catalog, progress
 from persistence.database import Database
 from persistence.models import Attempt, Test
 from questions.source import QuestionSource
@@ -390,22 +389,9 @@ def plan_for(attempt: Attempt, test: Test, parameters: CalibratedSet | None = No
         theta_cut=test.theta_cut,
         classification_stop=test.classification_stop,
         parameters=parameters,
-        exposure=exposure_of(test),
+        exposure=catalog.exposure_of(test),
         pretest_at=pretest_positions(attempt.id, test.pretest_items, min(test.min_questions, attempt.max_questions)),
     )
-
-
-_exposures: dict[tuple[int, str], ExposureControl] = {}  # shared by every session of a test in this process
-
-
-def exposure_of(test: Test) -> ExposureControl | None:
-    """The test's exposure control, one object per test and computation (sessions share it)."""
-    if not test.exposure:
-        return None
-    key = (test.id, str(test.exposure.get("computed_at")))
-    if key not in _exposures:
-        _exposures[key] = ExposureControl.from_json(test.exposure)
-    return _exposures[key]
 
 
 def rebuilt_state(stored: progress.StoredAttempt, questions: QuestionSource) -> AssessmentState:
@@ -440,11 +426,7 @@ def rebuilt_state(stored: progress.StoredAttempt, questions: QuestionSource) -> 
 
 
 def _entry_of(pool: ItemPool, row: progress.AnsweredRow) -> int:
-    """The pool entry a stored response came from; rows stored before revision 0002 name only the item
-    (a bank item's id, or the family of a variant), and generated items their skill's first entry."""
-    if row.pool_entry is not None:
-        return row.pool_entry
-    for name in (row.item_id, row.family):
-        if name in pool.ids:
-            return pool.ids.index(name)
-    return int(pool.skill.tolist().index(pool.skills.index(row.skill)))
+    """The pool entry a stored response came from (a generated item of a row stored before revision 0002:
+    its skill's first entry)."""
+    entry = pool.stored_entry(row.pool_entry, row.item_id, row.family)
+    return entry if entry is not None else int(pool.skill.tolist().index(pool.skills.index(row.skill)))

@@ -88,7 +88,7 @@ class AdaptiveTest:
         Sympson-Hetter each step's choice is drawn again, for the items it refused (`key` as it was live)."""
         state = self.begin(1)
         for entry, was_correct in zip(given, correct, strict=True):
-            if self.selection.exposure_k is not None:
+            if self.selection.lottery:
                 self.choose(state, np.array([0]), keys=np.array([key]))
             self.record(state, np.array([0]), np.array([entry]), np.array([was_correct]))
         return state
@@ -110,7 +110,8 @@ class AdaptiveTest:
         eligible = np.where(open_items.any(axis=1, keepdims=True), open_items, eligible)
         info = self.information(state.theta[rows])
         chosen, refused = self.selection.choose(info, eligible, keys, state.answered[rows])
-        state.refused[rows] |= refused
+        if self.selection.lottery:
+            state.refused[rows] |= refused
         if capacity is not None:
             chosen = cap_exposure(info, eligible, chosen, capacity)
         return chosen

@@ -48,6 +48,16 @@ class ItemPool:
     def index_of(self, entry_id: str) -> int:
         return self.ids.index(entry_id)
 
+    def stored_entry(self, pool_entry: int | None, item_id: str, family: str | None) -> int | None:
+        """The entry a stored response came from: its recorded pool entry, or (rows stored before revision
+        0002) the entry named by its item id or its family; None for an item this pool does not hold."""
+        if pool_entry is not None and 0 <= pool_entry < len(self.ids):
+            return pool_entry
+        for name in (item_id, family):
+            if name in self.ids:
+                return self.ids.index(name)
+        return None
+
     def skill_of(self, entry: int) -> str:
         return self.skills[int(self.skill[entry])]
 

@@ -12,6 +12,7 @@ key and step, and choose the same items for the same answers, however candidates
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -90,10 +91,14 @@ class SelectionRule:
     first_randomesque: int = 1
     exposure_k: Array | None = None
 
-    @property
+    @cached_property
+    def lottery(self) -> bool:
+        """Whether a Sympson-Hetter lottery runs (some k under 1); computed once, not per choice."""
+        return self.exposure_k is not None and bool(np.any(self.exposure_k < 1.0))
+
+    @cached_property
     def random(self) -> bool:
-        exposure = self.exposure_k is not None and bool(np.any(self.exposure_k < 1.0))
-        return exposure or self.randomesque > 1 or self.first_randomesque > 1
+        return self.lottery or self.randomesque > 1 or self.first_randomesque > 1
 
     def choose(
         self, info: Array, eligible: ArrayLike, keys: ArrayLike | None = None, step: ArrayLike = 0
@@ -106,7 +111,7 @@ class SelectionRule:
         if keys is None or not self.random:
             return _pick_among_top(np.where(mask, info, -np.inf), 1, None), refused
         uniform = draws(keys, step, mask.shape[1] + 1)
-        if self.exposure_k is not None and np.any(self.exposure_k < 1.0):
+        if self.lottery and self.exposure_k is not None:
             passes = mask & (uniform[:, :-1] < self.exposure_k)
             passing_info = np.where(passes, info, -np.inf)
             best = np.argmax(passing_info, axis=1)[:, None]  # ties go to the earlier item, as in argmax

@@ -117,8 +117,7 @@ def stored_context(database_url: str, definition: Mapping[str, Any], test_id: in
                 except NotFound as error:
                     raise ValueError(str(error)) from None
                 stored = catalog.definition_of(test)
-                exposure = ExposureControl.from_json(test.exposure) if test.exposure else None
-                return StoredContext(stored, active, exposure)
+                return StoredContext(stored, active, catalog.exposure_of(test))
         finally:
             await database.dispose()
 

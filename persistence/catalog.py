@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from adaptive.exposure import ExposureControl
 from domain.enums import TEST_TRANSITIONS, ApplicationStatus, AttemptStatus, Role, TestStatus
 from domain.errors import Conflict, InvalidRequest, NotFound
 from domain.scheduling import WindowState, attempt_deadline, window_state
@@ -55,6 +56,20 @@ DEFINITION_FIELDS = (
 def definition_of(test: Test) -> dict[str, Any]:
     """The stored test as a definition (the POST /api/tests fields its adaptive rules are made from)."""
     return {name: getattr(test, name) for name in DEFINITION_FIELDS}
+
+
+_exposures: dict[tuple[int, str], ExposureControl] = {}  # one object per test and computation, per process
+
+
+def exposure_of(test: Test) -> ExposureControl | None:
+    """The exposure control stored on the test (None without one), shared by every reader in this process:
+    live sessions of a test hold one object between them."""
+    if not test.exposure:
+        return None
+    key = (test.id, str(test.exposure.get("computed_at")))
+    if key not in _exposures:
+        _exposures[key] = ExposureControl.from_json(test.exposure)
+    return _exposures[key]
 
 
 async def create_test(session: AsyncSession, fields: dict[str, Any], created_by: User) -> Test:

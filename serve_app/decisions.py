@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from adaptive.assembly import TestDesign, adaptive_test
 from adaptive.calibration import CalibratedSet, parameters_for
 from adaptive.cat import AdaptiveTest
@@ -15,7 +13,6 @@ from adaptive.decision import ScoredResponse, SkillEstimate, decide, scaled_scor
 from domain.enums import Decision
 from persistence import catalog
 from persistence.models import Attempt, Response, Test
-from persistence.parameter_sets import calibrated_sets
 from questions.source import QuestionSource
 
 
@@ -29,10 +26,6 @@ class Verdict:
 def scored_test(questions: QuestionSource, test: Test, parameters: CalibratedSet | None) -> AdaptiveTest:
     """The test as its attempts under `parameters` were scored (assembled once per test and set)."""
     return adaptive_test(questions, TestDesign.from_definition(catalog.definition_of(test), parameters=parameters))
-
-
-async def parameter_sets_of(session: AsyncSession, attempts: Iterable[Attempt]) -> dict[int, CalibratedSet]:
-    return await calibrated_sets(session, (attempt.parameter_set_id for attempt in attempts))
 
 
 def verdict(adaptive: AdaptiveTest, attempt: Attempt) -> Verdict:
@@ -56,11 +49,8 @@ def skills_of(adaptive: AdaptiveTest, responses: Sequence[Response], skills: Ite
         if response.pretest:
             continue
         snapshot = response.item_snapshot
-        entry = response.pool_entry
-        for name in (response.item_id, snapshot.get("family")):
-            if entry is None and name in pool.ids:
-                entry = pool.index_of(str(name))
-        if entry is not None and entry < len(pool):
+        entry = pool.stored_entry(response.pool_entry, response.item_id, snapshot.get("family"))
+        if entry is not None:
             parameters = pool.parameters_of(entry)
         else:
             parameters = parameters_for(int(snapshot.get("difficulty") or 3), family=bool(snapshot.get("family")))

@@ -11,10 +11,10 @@ from domain import attempt_statistics, item_statistics
 from domain.enums import Decision, Role
 from domain.errors import NotFound
 from domain.scoring import percentage
-from persistence import catalog, results
+from persistence import catalog, parameter_sets, results
 from persistence.models import Attempt, Test, User
 from questions.source import QuestionSource
-from serve_app.decisions import Verdict, parameter_sets_of, scored_test, skills_of, verdict
+from serve_app.decisions import Verdict, scored_test, skills_of, verdict
 from serve_app.dependencies import CurrentUser, IdInPath, SessionDep, StaffUser, StateDep
 from serve_app.histogram_svg import score_histogram_svg
 from serve_app.report_pages import candidate_report_page
@@ -70,7 +70,7 @@ def attempt_summary(attempt: Attempt, user: User, answered: int, verdict: Verdic
 async def test_results(test_id: IdInPath, _: StaffUser, state: StateDep, session: SessionDep) -> list[AttemptSummary]:
     test = await catalog.get_test(session, test_id)
     rows = await results.attempts_of_test(session, test_id)
-    sets = await parameter_sets_of(session, (row.attempt for row in rows))
+    sets = await parameter_sets.calibrated_sets(session, (row.attempt.parameter_set_id for row in rows))
 
     def scored(attempt: Attempt) -> AdaptiveTest:
         return scored_test(state.questions, test, sets.get(attempt.parameter_set_id or 0))
@@ -91,7 +91,7 @@ async def visible_attempt(attempt_id: int, user: User, session: AsyncSession) ->
 async def scored_attempt(
     questions: QuestionSource, session: AsyncSession, attempt: Attempt, test: Test
 ) -> AdaptiveTest:
-    sets = await parameter_sets_of(session, [attempt])
+    sets = await parameter_sets.calibrated_sets(session, [attempt.parameter_set_id])
     return scored_test(questions, test, sets.get(attempt.parameter_set_id or 0))
 
 
@@ -236,7 +236,7 @@ def item_read(item: item_statistics.ItemStatistics, exposure: ExposureControl | 
 @router.get("/tests/{test_id}/item-analysis", response_model=ItemAnalysis)
 async def item_analysis(test_id: IdInPath, _: StaffUser, session: SessionDep) -> ItemAnalysis:
     test = await catalog.get_test(session, test_id)
-    exposure = ExposureControl.from_json(test.exposure) if test.exposure else None
+    exposure = catalog.exposure_of(test)
     statistics = item_statistics.analyse(
         await attempt_outcomes(session, test_id), await item_responses(session, test_id)
     )
