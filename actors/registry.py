@@ -83,6 +83,9 @@ class HostRecord:
     attempts: set[int] = field(default_factory=set)
     empty_sweeps: int = 0
     last_heard: float = field(default_factory=time.monotonic)  # its creation, then its last answer
+    # The ping still awaiting the host's answer: a check waits on it rather than sending another, and its
+    # answer counts when it comes, however late (a slow answer is not silence).
+    ping: asyncio.Task[None] | None = None
 
 
 class Health(Enum):
@@ -321,14 +324,20 @@ class Registry:
         record = self._hosts.get(host_id)
         if record is None:
             return Health.DEAD
+        if record.ping is None or record.ping.done():
+            record.ping = asyncio.get_running_loop().create_task(self._ping(record))
         try:
-            await asyncio.wait_for(record.handle.ping.remote(), self._config.host_ping_timeout_s)
+            await asyncio.wait_for(asyncio.shield(record.ping), self._config.host_ping_timeout_s)
         except TimeoutError:
             return Health.SILENT
         except ray.exceptions.RayActorError:
             return Health.DEAD
-        record.last_heard = time.monotonic()
         return Health.ANSWERED
+
+    @staticmethod
+    async def _ping(record: HostRecord) -> None:
+        await record.handle.ping.remote()
+        record.last_heard = time.monotonic()
 
     def _silent_too_long(self, host_id: str) -> bool:
         record = self._hosts.get(host_id)  # a `locate` may have let it go meanwhile

@@ -105,6 +105,41 @@ def test_hosts_still_starting_keep_their_sessions(ray_serve: int, tmp_path: Path
     assert all(len(answered) == 1 for answered in seen["stored"].values()), seen["stored"]
 
 
+def test_an_answer_after_the_ping_timeout_still_counts_as_heard(ray_serve: int, tmp_path: Path) -> None:
+    """With no time allowed for a ping's answer every check times out, yet the host answers each ping a
+    moment later: it is alive, and is kept well past the silence limit (a slow answer is not silence). The
+    limit leaves room for the host's own start, which counts against it."""
+    silence_limit_s = 10.0
+
+    async def scenario(sqlite_url: str, registry: Any) -> dict[str, Any]:
+        database = Database(sqlite_url)
+        try:
+            ((candidate, question),) = await start_cohort(database, registry, 1)
+            host = await host_of(registry, candidate.attempt_id)
+            async with sweep_reports(registry) as reports:
+                question = await answer(candidate, question)
+                await asyncio.sleep(1.5 * silence_limit_s)
+                await answer(candidate, question)
+            return {
+                "host": host,
+                "kept": await host_of(registry, candidate.attempt_id),
+                "reports": list(reports),
+                "stored": await stored_answers(sqlite_url, [candidate.attempt_id]),
+            }
+        finally:
+            await database.dispose()
+
+    with registry_with(tmp_path, host_ping_timeout_s=0.0, host_silence_limit_s=silence_limit_s) as (url, registry):
+        seen = asyncio.run(scenario(url, registry))
+
+    assert len(seen["reports"]) > silence_limit_s / SWEEP_INTERVAL_S / 2, "too few passes to tell"
+    assert all(report["silent_hosts"] == 1 for report in seen["reports"]), seen["reports"]
+    assert all(report["dead_hosts"] == 0 for report in seen["reports"]), seen["reports"]
+    assert seen["kept"]["host_id"] == seen["host"]["host_id"]
+    (stored,) = seen["stored"].values()
+    assert len(stored) == 2, stored
+
+
 def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(ray_serve: int, tmp_path: Path) -> None:
     silence_limit_s = 6.0
 
