@@ -29,8 +29,9 @@ from adaptive.assembly import adaptive_test
 from adaptive.calibration import CalibratedSet
 from adaptive.decision import decide, scaled_score
 from adaptive.pool import ItemPool
-from domain.enums import AttemptStatus, FinishReason
+from domain.enums import AttemptStatus, FeedbackPolicy, FinishReason
 from domain.errors import Refused
+from domain.feedback import shown_feedback, shows_correctness
 from domain.scoring import max_score_for, percentage
 from domain.skill_graph import blueprint, check_skill_graph, skill_nodes
 from graphs.assessment import (
@@ -251,13 +252,7 @@ class AssessmentSession:
             return None
         if stored.selected_option != selected_option:
             raise Refused("already_answered", "this question was already answered with another option")
-        return protocol.AnswerFeedback(
-            question_id=question_id,
-            correct=stored.is_correct,
-            correct_option=stored.correct_option,
-            explanation=stored.explanation,
-            duplicate=True,
-        )
+        return self._feedback(question_id, stored.is_correct, stored.correct_option, stored.explanation, duplicate=True)
 
     # -- outbound messages ---------------------------------------------------------------------------
 
@@ -285,17 +280,33 @@ class AssessmentSession:
         feedback = self._loaded["last_feedback"]
         assert feedback is not None
         messages: list[protocol.ServerMessage] = [
-            protocol.AnswerFeedback(
-                question_id=feedback["question_id"],
-                correct=feedback["correct"],
-                correct_option=feedback["correct_option"],
-                explanation=feedback["explanation"],
+            self._feedback(
+                feedback["question_id"],
+                feedback["correct"],
+                feedback["correct_option"],
+                feedback["explanation"],
                 duplicate=False,
             ),
             self._progress(),
         ]
         messages.append(self._completed() if self.phase is Phase.FINISHED else self._question())
         return messages
+
+    @property
+    def _feedback_policy(self) -> FeedbackPolicy:
+        return FeedbackPolicy(self._loaded["plan"].get("feedback", FeedbackPolicy.FULL))
+
+    def _feedback(
+        self, question_id: str, correct: bool, correct_option: str, explanation: str, duplicate: bool
+    ) -> protocol.AnswerFeedback:
+        shown = shown_feedback(self._feedback_policy, correct, correct_option, explanation)
+        return protocol.AnswerFeedback(
+            question_id=question_id,
+            correct=shown.correct,
+            correct_option=shown.correct_option,
+            explanation=shown.explanation,
+            duplicate=duplicate,
+        )
 
     def _question(self) -> protocol.Question:
         pending = self._loaded["pending"]
@@ -317,7 +328,7 @@ class AssessmentSession:
             answered=answered,
             max_questions=shown_length(plan),
             completion_pct=round(100 * answered / shown_length(plan), 2),
-            score=state["score"],
+            score=state["score"] if shows_correctness(self._feedback_policy) else None,
             elapsed_s=round((_now() - datetime.fromisoformat(plan["started_at"])).total_seconds(), 3),
             remaining_s=round(max(self.remaining_s, 0.0), 3),
         )
@@ -391,6 +402,7 @@ def plan_for(attempt: Attempt, test: Test, parameters: CalibratedSet | None = No
         parameters=parameters,
         exposure=catalog.exposure_of(test),
         pretest_at=pretest_positions(attempt.id, test.pretest_items, min(test.min_questions, attempt.max_questions)),
+        feedback=test.feedback.value,
     )
 
 

@@ -50,6 +50,15 @@ class Decision(StrEnum):
     FAIL = "fail"
 
 
+class FeedbackPolicy(StrEnum):
+    """What a candidate learns of each answer (domain.feedback): the key and explanation, only whether it
+    was right, or only that it was stored."""
+
+    FULL = "full"
+    CORRECTNESS = "correctness"
+    NONE = "none"
+
+
 class FinishReason(StrEnum):
     COMPLETED = "completed"
     PRECISION_REACHED = "precision_reached"

@@ -72,6 +72,7 @@ class Plan(TypedDict):
     parameters: NotRequired[CalibratedSet | None]
     exposure: NotRequired[ExposureControl | None]
     pretest_at: NotRequired[list[int]]  # the question indexes that show an unscored pretest item
+    feedback: NotRequired[str]  # what the candidate learns of each answer (domain.feedback); "full" if absent
 
 
 class PendingQuestion(TypedDict):

@@ -32,6 +32,7 @@ CONTENT_FIELDS = frozenset(
         "theta_cut",
         "classification_stop",
         "pretest_items",
+        "feedback",
         "starts_at",
     }
 )

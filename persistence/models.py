@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from domain.enums import (
     ApplicationStatus,
     AttemptStatus,
+    FeedbackPolicy,
     FinishReason,
     GeneratorKind,
     ParameterSetStatus,
@@ -139,6 +140,10 @@ class Test(Base):
     # Exposure control computed by simulation (adaptive.exposure): {"r_max", "randomesque", "k": {entry: k},
     # "candidates", "computed_at"}; None: maximum information without exposure control.
     exposure: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # What candidates learn of each answer (domain.feedback).
+    feedback: Mapped[FeedbackPolicy] = mapped_column(
+        _enum(FeedbackPolicy, "feedback_policy"), default=FeedbackPolicy.FULL, server_default=FeedbackPolicy.FULL.value
+    )
 
 
 class CandidateApplication(Base):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
+from domain.enums import FeedbackPolicy
+from domain.feedback import shows_correctness, shows_key
 from serve_app.schemas import CandidateReport, ReportResponse
 
 STYLE = """
@@ -90,29 +92,35 @@ def _times(report: CandidateReport) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
-def _response(response: ReportResponse) -> str:
+def _response(response: ReportResponse, policy: FeedbackPolicy) -> str:
     options = "".join(f"<li>{_text(o.id)}: {_text(o.text)}</li>" for o in response.options)
-    verdict = '<span class="right">yes</span>' if response.is_correct else '<span class="wrong">no</span>'
-    return _row(
-        [
-            str(response.index + 1),
-            _text(response.skill),
-            _text(response.stem),
-            f"<ol>{options}</ol>",
-            _text(response.selected_option),
-            _text(response.correct_option),
-            verdict,
-            _number(response.time_taken_s, 1),
-            _number(response.theta_after, 3),
-            _number(response.se_after, 3),
-        ]
-    )
+    cells = [
+        str(response.index + 1),
+        _text(response.skill),
+        _text(response.stem),
+        f"<ol>{options}</ol>",
+        _text(response.selected_option),
+    ]
+    if shows_key(policy):
+        cells.append(_text(response.correct_option or ""))
+    if shows_correctness(policy):
+        cells.append('<span class="right">yes</span>' if response.is_correct else '<span class="wrong">no</span>')
+    cells.append(_number(response.time_taken_s, 1))
+    if shows_correctness(policy):
+        cells += [_number(response.theta_after, 3), _number(response.se_after, 3)]
+    return _row(cells)
 
 
 def _responses(report: CandidateReport) -> str:
-    header = ["#", "Skill", "Question", "Options", "Selected", "Correct option", "Correct?", "Time (s)"]
-    rows = [_row([*header, "Theta after", "SE after"], header=True)]
-    rows += [_response(response) for response in report.responses]
+    """Every response, with the columns the report's feedback policy lets its reader see."""
+    policy = report.feedback
+    header = ["#", "Skill", "Question", "Options", "Selected"]
+    header += ["Correct option"] if shows_key(policy) else []
+    header += ["Correct?"] if shows_correctness(policy) else []
+    header += ["Time (s)"]
+    header += ["Theta after", "SE after"] if shows_correctness(policy) else []
+    rows = [_row(header, header=True)]
+    rows += [_response(response, policy) for response in report.responses]
     return "<table>" + "".join(rows) + "</table>"
 
 

@@ -11,6 +11,7 @@ from domain.enums import (
     ApplicationStatus,
     AttemptStatus,
     Decision,
+    FeedbackPolicy,
     FinishReason,
     GeneratorKind,
     ParameterSetStatus,
@@ -116,6 +117,7 @@ class TestFields(RequestBody):
     theta_cut: ThetaCut | None = None
     classification_stop: bool = False
     pretest_items: PretestItems = 0  # unscored items at random positions, on top of max_questions
+    feedback: FeedbackPolicy = FeedbackPolicy.FULL  # what candidates learn of each answer (domain.feedback)
 
 
 class TestCreate(TestFields):
@@ -161,6 +163,7 @@ class TestUpdate(RequestBody):
     theta_cut: ThetaCut | None = None
     classification_stop: bool | None = None
     pretest_items: PretestItems | None = None
+    feedback: FeedbackPolicy | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> TestUpdate:
@@ -211,6 +214,7 @@ class TestRead(ReadModel):
     theta_cut: float | None
     classification_stop: bool
     pretest_items: int
+    feedback: FeedbackPolicy
     exposure: ExposureRead | None
     status: TestStatus
     created_at: datetime
@@ -261,15 +265,18 @@ class AttemptSummary(BaseModel):
     finished_at: datetime | None
     finish_reason: FinishReason | None
     answered: int
-    score: int
+    score: int | None  # null to its candidate while in progress under the feedback policy `none`
     max_score: int
-    percentage: float
+    percentage: float | None
     passed: bool | None  # the decision on ability (theta against the cut), once finished
     ability: Ability | None
     decision: Decision | None = None
     theta_cut: float | None = None  # the pass mark on theta, under the attempt's parameter set
     scaled_score: int | None = None  # 500 + 100 theta
     parameter_set_id: int | None = None  # the item parameters it was scored with (null: starting ones)
+    # What this view shows of each answer: `full` to staff; to the candidate, the test's feedback policy
+    # (null where hidden: the key, explanation and item id, and under `none` whether each answer was right).
+    feedback: FeedbackPolicy = FeedbackPolicy.FULL
 
 
 class OptionRead(BaseModel):
@@ -279,19 +286,19 @@ class OptionRead(BaseModel):
 
 class ResponseRead(ReadModel):
     question_id: str
-    item_id: str
+    item_id: str | None
     index: int
     skill: str
     stem: str
     options: list[OptionRead]
-    explanation: str
-    correct_option: str
+    explanation: str | None
+    correct_option: str | None
     selected_option: str
-    is_correct: bool
+    is_correct: bool | None
     presented_at: datetime
     answered_at: datetime
     time_taken_s: float
-    pretest: bool = False  # an unscored pretest item (for calibration)
+    pretest: bool | None = False  # an unscored pretest item (for calibration); null to the candidate
 
 
 class AttemptReport(AttemptSummary):

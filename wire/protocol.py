@@ -141,11 +141,14 @@ class Question(ServerMessage):
 
 
 class AnswerFeedback(ServerMessage):
+    """v1.1: under the test's feedback policy `correctness` the key and explanation are null, under `none`
+    whether the answer was right is null too (the answer was stored); the fields are always sent."""
+
     type: Literal["answer_feedback"] = "answer_feedback"
     question_id: str
-    correct: bool
-    correct_option: str
-    explanation: str
+    correct: bool | None
+    correct_option: str | None
+    explanation: str | None
     duplicate: bool
 
 
@@ -154,7 +157,7 @@ class ProgressUpdate(ServerMessage):
     answered: int
     max_questions: int
     completion_pct: float
-    score: int
+    score: int | None  # v1.1: null under the feedback policy `none` (a running score tells right from wrong)
     elapsed_s: float
     remaining_s: float
 

@@ -14,6 +14,7 @@ from domain.scoring import percentage
 from persistence import catalog, parameter_sets, results
 from persistence.models import Attempt, Test, User
 from questions.source import QuestionSource
+from serve_app.candidate_views import as_seen_by, refuse_running_report
 from serve_app.decisions import Verdict, scored_test, skills_of, verdict
 from serve_app.dependencies import CurrentUser, IdInPath, SessionDep, StaffUser, StateDep
 from serve_app.histogram_svg import score_histogram_svg
@@ -102,17 +103,16 @@ async def attempt_report(
     attempt, candidate, test = await visible_attempt(attempt_id, user, session)
     scored = await scored_attempt(state.questions, session, attempt, test)
     summary = attempt_summary(attempt, candidate, len(attempt.responses), verdict(scored, attempt))
-    return AttemptReport(
-        **summary.model_dump(),
-        test_title=test.title,
-        responses=[ResponseRead.model_validate(response) for response in attempt.responses],
-    )
+    responses = [ResponseRead.model_validate(response) for response in attempt.responses]
+    fields, seen = as_seen_by(user, test, summary, responses)
+    return AttemptReport(**fields, test_title=test.title, responses=seen)
 
 
 async def candidate_report(
     attempt_id: int, user: User, questions: QuestionSource, session: AsyncSession
 ) -> CandidateReport:
     attempt, candidate, test = await visible_attempt(attempt_id, user, session)
+    refuse_running_report(user, test, attempt.status)
     answers = attempt.responses
     names = [str(skill["name"]) for skill in test.skills]
     scored_answers = [r for r in answers if not r.pretest]
@@ -120,8 +120,10 @@ async def candidate_report(
     scored = await scored_attempt(questions, session, attempt, test)
     estimates = {estimate.skill: estimate for estimate in skills_of(scored, answers, names)}
     time = attempt_statistics.time_summary([r.time_taken_s for r in answers])
+    summary = attempt_summary(attempt, candidate, len(answers), verdict(scored, attempt))
+    fields, responses = as_seen_by(user, test, summary, [ReportResponse.model_validate(r) for r in answers])
     return CandidateReport(
-        **attempt_summary(attempt, candidate, len(answers), verdict(scored, attempt)).model_dump(),
+        **fields,
         test_title=test.title,
         passing_score=test.passing_score,
         skills=[
@@ -133,7 +135,7 @@ async def candidate_report(
             for result in skills
         ],
         time=TimeSummary(total_s=time.total_s, mean_s=time.mean_s, per_question_s=list(time.per_question_s)),
-        responses=[ReportResponse.model_validate(response) for response in answers],
+        responses=responses,
     )
 
 

@@ -339,10 +339,12 @@ function resetAssessment() {
   setProgress(0, 0, 0);
 }
 
+/** The socket's address carries the test only: the token travels in the `bearer, <JWT>` subprotocol, so it
+ * never appears in a URL (server logs, proxies and the browser's history keep URLs). */
 function socketUrl() {
   const address = url("ws/assessment");
   address.protocol = address.protocol === "https:" ? "wss:" : "ws:";
-  address.search = new URLSearchParams({ token: state.token, test_id: String(state.testId) }).toString();
+  address.search = new URLSearchParams({ test_id: String(state.testId) }).toString();
   return address;
 }
 
@@ -352,7 +354,7 @@ function connect() {
   $("takeover").hidden = true;
   $("reconnect").hidden = true;
   setConnectionStatus("Connecting…");
-  const socket = new WebSocket(socketUrl());
+  const socket = new WebSocket(socketUrl(), ["bearer", state.token]);
   state.socket = socket;
   socket.addEventListener("open", () => {
     if (state.socket !== socket) return;
@@ -646,27 +648,35 @@ function submitAnswer(event) {
   $("submit-answer").textContent = "Submitting…";
 }
 
+/** What the test's feedback policy lets through: the key and explanation (full), right or wrong only
+ * (correctness), or only that the answer was stored (none: `correct` is null too). */
 function showFeedback(feedback) {
   state.awaitingFeedback = false;
+  const judged = feedback.correct !== null;
+  const keyed = feedback.correct_option !== null;
   const options = state.question ? state.question.options : [];
-  const position = options.findIndex((choice) => choice.id === feedback.correct_option);
+  const position = keyed ? options.findIndex((choice) => choice.id === feedback.correct_option) : -1;
   for (const label of $("options").querySelectorAll(".option")) {
     const value = label.querySelector("input").value;
-    label.classList.toggle("is-correct", value === feedback.correct_option);
-    label.classList.toggle("is-wrong", value === state.selected && !feedback.correct);
+    label.classList.toggle("is-correct", keyed && value === feedback.correct_option);
+    label.classList.toggle("is-wrong", judged && value === state.selected && !feedback.correct);
   }
   const panel = $("feedback");
-  panel.classList.toggle("correct", feedback.correct);
-  panel.classList.toggle("incorrect", !feedback.correct);
-  $("feedback-title").textContent = feedback.correct ? "Correct" : "Not quite";
+  panel.classList.toggle("correct", judged && feedback.correct);
+  panel.classList.toggle("incorrect", judged && !feedback.correct);
+  panel.classList.toggle("recorded", !judged);
+  $("feedback-title").textContent = !judged ? "Answer recorded" : feedback.correct ? "Correct" : "Not quite";
   const answer = position >= 0 ? `${position + 1}. ${options[position].text}` : feedback.correct_option;
-  $("feedback-correct").replaceChildren(...inlineNodes(`The correct answer is ${answer}`));
-  $("feedback-explanation").replaceChildren(...richNodes(feedback.explanation));
+  $("feedback-correct").replaceChildren(...(keyed ? inlineNodes(`The correct answer is ${answer}`) : []));
+  $("feedback-correct").hidden = !keyed;
+  $("feedback-explanation").replaceChildren(...(feedback.explanation ? richNodes(feedback.explanation) : []));
+  $("feedback-explanation").hidden = !feedback.explanation;
   $("submit-answer").textContent = "Answered";
   const next = $("next");
   next.disabled = state.pending === null;
   panel.hidden = false;
-  announce(`${$("feedback-title").textContent}. ${$("feedback-correct").textContent}. ${feedback.explanation}`);
+  const spoken = [$("feedback-title").textContent, keyed ? $("feedback-correct").textContent : "", feedback.explanation];
+  announce(spoken.filter(Boolean).join(". "));
   focusOn(state.pending ? next : $("feedback-title"));
 }
 

@@ -7,6 +7,7 @@ fails these tests with the reason, it never skips them. Screenshots go to test-a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -309,10 +310,14 @@ def test_a_candidate_takes_a_test_on_a_phone(server: Server, admin, make_live_te
     assert page.evaluate("sessionStorage.getItem('assess.test_id')") is None
     screenshot(page, "result", server)
 
-    # Nothing left the page's own prefix: every request and socket was relative to it.
+    # Nothing left the page's own prefix: every request and socket was relative to it; and the token never
+    # travelled in a URL (the socket takes it as its `bearer` subprotocol).
     ws_base = server.base_url.replace("http://", "ws://", 1)
     strays = [url for url in requested if not url.startswith((server.base_url + "/", ws_base + "/", "data:"))]
     assert strays == []
+    assert any(url.startswith(ws_base + "/ws/assessment?") for url in requested)
+    token = page.evaluate("sessionStorage.getItem('assess.token')") or candidate.token
+    assert [url for url in requested if "token=" in url or token in url] == []
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
     assert console.page_errors() == []
 
@@ -368,4 +373,40 @@ def test_an_expired_session_signs_in_again_and_resumes(server: Server, make_live
     assert "Sign in again" in page.locator("#login-error").inner_text()
     sign_in(page, live.candidate.email, live.candidate.password)
     assert wait_for_question(page) == question
+    assert console.page_errors() == []
+
+
+def test_a_test_that_keeps_its_keys_shows_only_that_each_answer_was_recorded(  # type: ignore[no-untyped-def]
+    server: Server, make_live_test, phone
+) -> None:
+    """Under the feedback policy `none` the page says each answer was recorded, and no frame it receives
+    carries a verdict, a key or an explanation; the result at the end is the candidate's."""
+    page, console = phone
+    frames: list[dict[str, Any]] = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: frames.append(json.loads(payload))))
+    live = make_live_test(max_questions=2, min_questions=2, feedback="none")
+    page.goto(page_url(server))
+    sign_in(page, live.candidate.email, live.candidate.password)
+    page.get_by_role("button", name=re.compile("^Start test")).click()
+    question = wait_for_question(page)
+    for position in (1, 2):
+        answer_by_click(page, position)
+        feedback = wait_for_feedback(page)
+        assert feedback["title"] == "Answer recorded"
+        assert page.locator("#feedback-correct").is_hidden() and page.locator("#feedback-explanation").is_hidden()
+        assert page.locator(".option.is-correct, .option.is-wrong").count() == 0
+        wait_for_announcement(page, "Answer recorded")
+        if position == 1:
+            screenshot(page, "feedback-recorded", server)
+        page.locator("#next").click()
+        if position == 1:
+            question = wait_for_question(page, question)
+    page.get_by_role("heading", name="Your result").wait_for()
+
+    feedback_frames = [frame for frame in frames if frame["type"] == "answer_feedback"]
+    assert len(feedback_frames) == 2
+    assert all(
+        frame[name] is None for frame in feedback_frames for name in ("correct", "correct_option", "explanation")
+    )
+    assert [frame["score"] for frame in frames if frame["type"] == "progress_update"] == [None, None]
     assert console.page_errors() == []
