@@ -351,7 +351,7 @@ class SessionHost:
     def _answered(self, session: AssessmentSession, messages: list[protocol.ServerMessage]) -> list[str]:
         self._publish(session, messages)
         self._forget_if_finished(session)
-        return _frames(messages)
+        return _frames(session.shown(messages))
 
     def _refused(self, session: AssessmentSession, error: Refused, request_id: str | None) -> list[str]:
         if isinstance(error, SessionExpired):

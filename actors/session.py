@@ -292,19 +292,22 @@ class AssessmentSession:
         messages.append(self._completed() if self.phase is Phase.FINISHED else self._question())
         return messages
 
-    @property
-    def _feedback_policy(self) -> FeedbackPolicy:
-        return FeedbackPolicy(self._loaded["plan"].get("feedback", FeedbackPolicy.FULL))
+    def shown(self, messages: list[protocol.ServerMessage]) -> list[protocol.ServerMessage]:
+        """The messages as the candidate may see them under the test's feedback policy (domain.feedback);
+        the session and the recruiters' activity feed keep the whole truth."""
+        policy = FeedbackPolicy(self._loaded["plan"].get("feedback", FeedbackPolicy.FULL))
+        if policy is FeedbackPolicy.FULL:
+            return messages
+        return [_as_shown(message, policy) for message in messages]
 
     def _feedback(
         self, question_id: str, correct: bool, correct_option: str, explanation: str, duplicate: bool
     ) -> protocol.AnswerFeedback:
-        shown = shown_feedback(self._feedback_policy, correct, correct_option, explanation)
         return protocol.AnswerFeedback(
             question_id=question_id,
-            correct=shown.correct,
-            correct_option=shown.correct_option,
-            explanation=shown.explanation,
+            correct=correct,
+            correct_option=correct_option,
+            explanation=explanation,
             duplicate=duplicate,
         )
 
@@ -328,7 +331,7 @@ class AssessmentSession:
             answered=answered,
             max_questions=shown_length(plan),
             completion_pct=round(100 * answered / shown_length(plan), 2),
-            score=state["score"] if shows_correctness(self._feedback_policy) else None,
+            score=state["score"],
             elapsed_s=round((_now() - datetime.fromisoformat(plan["started_at"])).total_seconds(), 3),
             remaining_s=round(max(self.remaining_s, 0.0), 3),
         )
@@ -367,6 +370,16 @@ class AssessmentSession:
             theta_cut=cut,
             scaled_score=scaled_score(theta),
         )
+
+
+def _as_shown(message: protocol.ServerMessage, policy: FeedbackPolicy) -> protocol.ServerMessage:
+    match message:
+        case protocol.AnswerFeedback(correct=correct, correct_option=key, explanation=explanation):
+            shown = shown_feedback(policy, correct, key, explanation)
+            return message.model_copy(update=vars(shown))
+        case protocol.ProgressUpdate() if not shows_correctness(policy):
+            return message.model_copy(update={"score": None})  # a running score tells right from wrong
+    return message
 
 
 def _option_ids(pending: Any) -> str:

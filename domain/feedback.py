@@ -33,7 +33,9 @@ def shows_key(policy: FeedbackPolicy) -> bool:
     return policy is FeedbackPolicy.FULL
 
 
-def shown_feedback(policy: FeedbackPolicy, correct: bool, correct_option: str, explanation: str) -> ShownFeedback:
+def shown_feedback(
+    policy: FeedbackPolicy, correct: bool | None, correct_option: str | None, explanation: str | None
+) -> ShownFeedback:
     return ShownFeedback(
         correct=correct if shows_correctness(policy) else None,
         correct_option=correct_option if shows_key(policy) else None,

@@ -100,9 +100,28 @@ def test_under_correctness_a_candidate_learns_right_or_wrong_only(server, make_l
     assert "Correct option" in admin.get(f"/api/attempts/{attempt_id}/report.html").text
 
 
-def test_under_none_a_candidate_learns_only_that_each_answer_was_stored(server, make_live_test, admin) -> None:  # type: ignore[no-untyped-def]
+def test_under_none_a_candidate_learns_only_that_each_answer_was_stored(  # type: ignore[no-untyped-def]
+    server, make_live_test, admin, admin_token
+) -> None:
     live = make_live_test(max_questions=3, min_questions=3, feedback="none")
-    seen = asyncio.run(answer_in_turn(server, live, [True, False, True], finish=False))
+
+    async def watched_by_a_recruiter() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        watcher = await LiveClient.connect(
+            ws_url(server.base_url, "/ws/monitor", token=admin_token, test_id=live.test_id)
+        )
+        await watcher.expect("auth_success")
+        seen = await answer_in_turn(server, live, [True, False, True], finish=False)
+        events = [await asyncio.wait_for(watcher.expect("monitor_event"), 60) for _ in range(3)]
+        await watcher.close()
+        return seen, events
+
+    seen, events = asyncio.run(watched_by_a_recruiter())
+    # Staff's live monitor keeps the whole truth.
+    assert [(e["event"], e["correct"], e["score"]) for e in events] == [
+        ("attempt_started", None, 0),
+        ("answered", True, 1),
+        ("answered", False, 1),
+    ]
     assert all(f["correct"] is None and f["correct_option"] is None for f in seen["feedback"])
     assert all(f["explanation"] is None for f in seen["feedback"])
     assert [p["score"] for p in seen["progress"]] == [None, None]
