@@ -5,7 +5,8 @@ is watching (`Watched`, which the registry keeps from the monitors' leases and h
 feed numbers them in arrival order and keeps the most recent in a bounded ring. A monitor long-polls with
 the last number it has seen. The feed is a live view, not a record: the database is the record, and a
 feed rebuilt after a restart starts numbering again (a monitor whose number is ahead of the feed's starts
-over from the feed's beginning).
+over from the feed's beginning). The registry keeps a second feed of the same kind for revoked tokens,
+which every ingress replica long-polls (serve_app/revocations.py).
 """
 
 from __future__ import annotations

@@ -113,6 +113,7 @@ class Registry:
         self.last_sweep: dict[str, float] = {}
         self._draining = False
         self._activity = ActivityFeed()
+        self._revocations = ActivityFeed()  # {user_id, generation}: tokens revoked, for every replica
         self._leases = WatchLeases()
         self._watched = Watched()
         self._connections = ConnectionDirectory()
@@ -242,6 +243,16 @@ class Registry:
         self._leases.renew(test_id, time.monotonic())
         await self._share_watched()
         return await self._activity.after(sequence, test_id, wait_s)
+
+    # -- revoked tokens (serve_app/revocations.py) -----------------------------------------------------
+
+    async def revoke_tokens(self, user_id: int, generation: int) -> None:
+        """The user's tokens older than `generation` were revoked (and stored): every replica closes the
+        sockets they opened."""
+        await self._revocations.publish([{"user_id": user_id, "generation": generation, "test_id": None}])
+
+    async def revocations_after(self, sequence: int, wait_s: float) -> tuple[int, list[Any]]:
+        return await self._revocations.after(sequence, None, wait_s)
 
     async def set_deadline(self, attempt_id: int, deadline: datetime) -> None:
         """Extra time was granted (and stored): the attempt's live session, if any, moves its deadline."""

@@ -120,12 +120,12 @@ def token(
 
     settings = _settings()
 
-    async def lookup() -> tuple[int, object] | None:
+    async def lookup() -> tuple[int, object, int] | None:
         database = Database(settings.database_url)
         try:
             async with database.transaction() as session:
                 user = await find_user_by_email(session, email)
-                return (user.id, user.role) if user else None
+                return (user.id, user.role, user.token_generation) if user else None
         finally:
             await database.dispose()
 
@@ -133,9 +133,9 @@ def token(
     if found is None:
         console.print(f"[red]No user with email {email}[/red]")
         raise typer.Exit(1)
-    user_id, role = found
+    user_id, role, generation = found
     lifetime = timedelta(minutes=minutes) if minutes else None
-    typer.echo(TokenService.from_settings(settings).issue(user_id, role, lifetime))  # type: ignore[arg-type]
+    typer.echo(TokenService.from_settings(settings).issue(user_id, role, lifetime, generation))  # type: ignore[arg-type]
 
 
 @bank_app.command("check")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -80,6 +81,14 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(5.0, gt=0, validation_alias=_env("ASSESS_SWEEP_INTERVAL_S"))
     rate_limit_per_s: float = Field(10.0, gt=0, validation_alias=_env("ASSESS_RATE_LIMIT_PER_S"))
     rate_limit_burst: int = Field(30, ge=1, validation_alias=_env("ASSESS_RATE_LIMIT_BURST"))
+    # Failed logins allowed per account and per client address (the `limits` notation: N per second, minute,
+    # hour; serve_app/login_throttle.py), counted in `login_throttle_storage` (memory: per replica; a redis://
+    # URL: shared by every replica).
+    login_failures_per_account: str = Field("5/minute", validation_alias=_env("ASSESS_LOGIN_FAILURES_PER_ACCOUNT"))
+    login_failures_per_address: str = Field("30/minute", validation_alias=_env("ASSESS_LOGIN_FAILURES_PER_ADDRESS"))
+    login_throttle_storage: str = Field("memory://", validation_alias=_env("ASSESS_LOGIN_THROTTLE_STORAGE"))
+    # Proxies whose X-Forwarded-For names the client (a load balancer in front); by default the peer is the client.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias=_env("ASSESS_TRUSTED_PROXIES"))
     ingress: Literal["auto", "haproxy", "proxy"] = Field("auto", validation_alias=_env("ASSESS_INGRESS"))
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         ("http://127.0.0.1:8000", "http://localhost:8000"), validation_alias=_env("ASSESS_ALLOWED_ORIGINS")
@@ -90,6 +99,22 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(address.strip() for address in value.split(",") if address.strip())
+        return value
+
+    @field_validator("login_failures_per_account", "login_failures_per_address")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate such as 5/minute") from None
         return value
 
     @field_validator("database_url")

@@ -45,3 +45,13 @@ class Refused(DomainError):
 
 class AccessRefused(Refused):
     """A candidate may not take a test now (`not_eligible`, `window_closed`, `attempts_exhausted`, ...)."""
+
+
+class Throttled(DomainError):
+    """Too many attempts (failed logins): try again after `retry_after_s` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -98,6 +98,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written into every token issued to the user; raised to revoke them all (serve_app/tokens.py).
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Test(Base):

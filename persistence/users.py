@@ -24,7 +24,7 @@ async def create_user(session: AsyncSession, *, email: str, password: str, full_
         email=normalize_email(email),
         full_name=full_name.strip(),
         role=role,
-        password_hash=hash_password(password),
+        password_hash=await hash_password(password),
     )
     session.add(user)
     try:
@@ -54,21 +54,29 @@ async def list_users(session: AsyncSession, role: Role | None = None) -> Sequenc
 
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
     user = await find_user_by_email(session, email)
-    if not verify_password(password, user.password_hash if user else None) or user is None:
+    if not await verify_password(password, user.password_hash if user else None) or user is None:
         raise AuthenticationFailed("incorrect email or password")
     if not user.is_active:
         raise AuthenticationFailed("this account is disabled")
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password(password)
     return user
 
 
+def revoke_tokens(user: User) -> None:
+    """Every token issued to the user so far stops working (serve_app/tokens.py)."""
+    user.token_generation += 1
+
+
 async def update_user(session: AsyncSession, user: User, changes: dict[str, Any], acting: User) -> User:
-    """Apply an admin's changes; admins cannot lock themselves out by demoting or disabling themselves."""
+    """Apply an admin's changes; admins cannot lock themselves out by demoting or disabling themselves. A
+    new password, a new role or a disable revokes the user's tokens."""
     if user.id == acting.id and (changes.get("is_active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN):
         raise Conflict("you cannot disable or demote your own account")
+    if "password" in changes or changes.get("is_active") is False or changes.get("role", user.role) != user.role:
+        revoke_tokens(user)
     if "password" in changes:
-        user.password_hash = hash_password(changes.pop("password"))
+        user.password_hash = await hash_password(changes.pop("password"))
     for name, value in changes.items():
         setattr(user, name, value.strip() if name == "full_name" else value)
     await session.flush()

@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         await bootstrap_admin(state)
         await state.registry.start.remote()
         state.start_reporting()
+        state.revocations.follow(state.registry)
         settle_after_startup()
         yield
         await state.close()

@@ -22,6 +22,7 @@ from domain.errors import AuthenticationFailed, Refused
 from persistence.models import User
 from serve_app.connection_table import ConnectionFigures
 from serve_app.rate_limit import TokenBucket
+from serve_app.revocations import OpenSocket
 from serve_app.state import ReplicaState
 from wire import protocol
 
@@ -92,6 +93,8 @@ class ProtocolConnection(ABC):
             return
         finally:
             self.state.connections.closed(self.connection_id)
+            if self._user is not None:
+                self.state.revocations.closed(self._user.id, self.connection_id)
             await self.on_disconnect()
             logger.info("connection closed: %s", reason or "normal", extra={**self.log_context(), "code": close_code})
         await self.close(close_code, reason)
@@ -110,10 +113,11 @@ class ProtocolConnection(ABC):
         except AuthenticationFailed:
             raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "authentication failed") from None
         user = await self.state.users.submit(claims.user_id)  # with the other sockets connecting now
-        if user is None or not user.is_active:
+        if not claims.still_valid_for(user):
             raise CloseConnection(protocol.CLOSE_UNAUTHORIZED, "authentication failed")
         self._user = user
         self._token_expires_at = claims.expires_at
+        self.state.revocations.opened(user.id, self.connection_id, OpenSocket(claims.generation, self._revoke))
         logger.info("connection opened: %s", self.websocket.url.path, extra=self.log_context())
         await self.on_connect()
         self.figures = ConnectionFigures(self.connection_id, self.endpoint, user.id, user.role.value, self.test_id)
@@ -199,6 +203,11 @@ class ProtocolConnection(ABC):
                 await self.send_error(
                     Refused("internal", "the server could not handle that message; try again"), request.request_id
                 )
+
+    async def _revoke(self) -> None:
+        """The user's tokens were revoked: closed like an expired token's socket."""
+        logger.info("connection closed: token revoked", extra=self.log_context())
+        await self.close(protocol.CLOSE_UNAUTHORIZED, "token revoked")
 
     def _token_seconds_left(self) -> float:
         """A connection lives no longer than its token: at `exp` it closes with 4401 and the client

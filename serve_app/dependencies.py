@@ -44,8 +44,8 @@ async def get_current_user(state: StateDep, session: SessionDep, token: str | No
         raise AuthenticationFailed("not authenticated: send a bearer token")
     claims = state.tokens.verify(token)
     user = await session.get(User, claims.user_id)
-    if user is None or not user.is_active:
-        raise AuthenticationFailed("the token's user does not exist or is disabled")
+    if user is None or not claims.still_valid_for(user):
+        raise AuthenticationFailed("the token was revoked, or its user does not exist or is disabled")
     return user
 
 

@@ -15,12 +15,14 @@ from domain.errors import (
     NotFound,
     PermissionDenied,
     Refused,
+    Throttled,
 )
 
 HTTP_STATUS: dict[type[DomainError], int] = {
     AuthenticationFailed: 401,
     PermissionDenied: 403,
     Refused: 403,
+    Throttled: 429,
     NotFound: 404,
     Conflict: 409,
     InvalidRequest: 422,
@@ -35,6 +37,8 @@ async def _domain_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     status = http_status_of(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(error, Throttled):
+        headers = {"Retry-After": str(error.retry_after_s)}
     return JSONResponse({"detail": error.message, "code": error.code}, status_code=status, headers=headers)
 
 

@@ -28,7 +28,9 @@ from questions.source import QuestionSource
 from serve_app.connection_table import ConnectionTable
 from serve_app.host_answers import HostAnswers
 from serve_app.host_events import HostEvents
+from serve_app.login_throttle import LoginThrottle
 from serve_app.metrics import ReplicaMetrics
+from serve_app.revocations import Revocations
 from serve_app.tokens import TokenService
 
 MAX_OPENING_BATCH = 256  # attempts opened or resumed in one transaction
@@ -51,6 +53,8 @@ class ReplicaState:
     invitations: Batches[tuple[int, int], Invitation | None]  # (test id, user id) connecting together
     openings: Batches[tuple[int, int], OpenedAttempt]  # (test id, user id) started together, one commit
     host_answers: HostAnswers  # answers relayed to each host in batches
+    revocations: Revocations  # this replica's sockets by user, closed when their tokens are revoked
+    login_throttle: LoginThrottle  # failed logins per account and per client address
     _reporter: asyncio.Task[None] | None = field(default=None, init=False)
 
     @classmethod
@@ -74,6 +78,8 @@ class ReplicaState:
             invitations=Batches(functools.partial(admissions.invitations_many, database), MAX_ADMISSION_BATCH),
             openings=Batches(functools.partial(attempts.open_many, database), MAX_OPENING_BATCH),
             host_answers=HostAnswers(),
+            revocations=Revocations(),
+            login_throttle=LoginThrottle.from_settings(settings),
         )
 
     def start_reporting(self) -> None:
@@ -102,6 +108,7 @@ class ReplicaState:
 
     async def close(self) -> None:
         self.host_events.close()
+        self.revocations.close()
         if self._reporter is not None:
             self._reporter.cancel()
             with contextlib.suppress(Exception):

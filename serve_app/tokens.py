@@ -3,7 +3,10 @@
 - one configured HMAC algorithm, never read from the token (`algorithms=[...]` is always passed);
 - `exp`, `iat`, `sub`, `iss` and `aud` are required and checked;
 - the secret is at least 32 bytes (enforced by `Settings` and again here);
-- tokens are length-capped before parsing and never logged.
+- tokens are length-capped before parsing and never logged;
+- every token carries its user's token generation (`gen`): raising the user's generation (a password
+  change, a disable, a logout) revokes every token issued before, on REST at once and on open sockets as
+  soon as their replica hears of it (serve_app/revocations.py).
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeGuard
 
 from jose import JWTError, jwt
 
 from config.settings import MIN_SECRET_BYTES, Settings
 from domain.enums import Role
 from domain.errors import AuthenticationFailed
+from persistence.models import User
 
 MAX_TOKEN_LENGTH = 4096
 _REQUIRED_CLAIMS = {
@@ -40,6 +45,12 @@ class TokenClaims:
     user_id: int
     role: Role
     expires_at: datetime
+    generation: int = 0  # the user's token generation when it was issued
+
+    def still_valid_for(self, user: User | None) -> TypeGuard[User]:
+        """Whether the token may still act as this user: it exists, is enabled, and has not revoked the
+        tokens issued to it before this one's generation."""
+        return user is not None and user.is_active and user.token_generation == self.generation
 
 
 @dataclass(frozen=True)
@@ -66,11 +77,12 @@ class TokenService:
             lifetime=timedelta(minutes=settings.access_token_expire_minutes),
         )
 
-    def issue(self, user_id: int, role: Role, lifetime: timedelta | None = None) -> str:
+    def issue(self, user_id: int, role: Role, lifetime: timedelta | None = None, generation: int = 0) -> str:
         now = datetime.now(UTC)
         claims = {
             "sub": str(user_id),
             "role": role.value,
+            "gen": generation,
             "iss": self.issuer,
             "aud": self.audience,
             "iat": int(now.timestamp()),
@@ -98,10 +110,14 @@ class TokenService:
         except JWTError as error:
             raise AuthenticationFailed(_reason(error)) from None
         try:
+            generation = claims.get("gen", 0)
+            if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
+                raise ValueError("gen")
             verified = TokenClaims(
                 user_id=int(claims["sub"]),
                 role=Role(str(claims["role"])),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                generation=generation,
             )
         except (KeyError, TypeError, ValueError):
             raise AuthenticationFailed("token claims are malformed") from None

@@ -100,6 +100,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "ASSESS_DATABASE_URL": database_url,
         "ASSESS_ADMIN_EMAIL": ADMIN_EMAIL,
         "ASSESS_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        # Every test client is 127.0.0.1, and wrong logins are tested throughout the suite: the per-address
+        # throttle is tested on a server of its own (tests/serve_app/test_tokens_and_logins.py).
+        "ASSESS_LOGIN_FAILURES_PER_ADDRESS": "100000/minute",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -1,11 +1,12 @@
 """Users: admins create accounts; staff list candidates; everyone reads their own profile."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, BackgroundTasks, status
 
 from domain.enums import Role
 from persistence import users
 from persistence.models import User
-from serve_app.dependencies import AdminUser, CurrentUser, IdInPath, SessionDep, StaffUser
+from serve_app.dependencies import AdminUser, CurrentUser, IdInPath, SessionDep, StaffUser, StateDep
+from serve_app.revocations import announce_after_commit
 from serve_app.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/api", tags=["users"])
@@ -34,7 +35,19 @@ async def read_user(user_id: IdInPath, _: StaffUser, session: SessionDep) -> Use
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-async def update_user(user_id: IdInPath, body: UserUpdate, admin: AdminUser, session: SessionDep) -> User:
-    """Rename, reset the password, change the role, or disable/enable an account."""
+async def update_user(
+    user_id: IdInPath,
+    body: UserUpdate,
+    admin: AdminUser,
+    session: SessionDep,
+    state: StateDep,
+    after_commit: BackgroundTasks,
+) -> User:
+    """Rename, reset the password, change the role, or disable/enable an account; a new password, a new
+    role or a disable revokes the user's tokens, and their open sockets close."""
     user = await users.get_user(session, user_id)
-    return await users.update_user(session, user, body.model_dump(exclude_unset=True), acting=admin)
+    generation = user.token_generation
+    user = await users.update_user(session, user, body.model_dump(exclude_unset=True), acting=admin)
+    if user.token_generation != generation:
+        announce_after_commit(after_commit, state.registry, user)
+    return user

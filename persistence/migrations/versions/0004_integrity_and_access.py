@@ -1,7 +1,8 @@
-"""integrity and access: a test's feedback policy
+"""integrity and access: a test's feedback policy; revocable tokens
 
 A test says what its candidates learn of each answer (`full`, `correctness` or `none`); tests that existed
-before keep `full`, what every candidate was shown until then.
+before keep `full`, what every candidate was shown until then. A user's `token_generation` is written into
+every token issued to them; raising it (a password change, a disable, a logout) revokes them all.
 
 Revision ID: 0004
 Revises: 0003
@@ -35,7 +36,9 @@ def upgrade() -> None:
             *FEEDBACK_POLICIES, name="feedback_policy", native_enum=False, create_constraint=True, length=32
         )
         op.add_column("tests", sa.Column("feedback", policy, server_default="full", nullable=False))
+    op.add_column("users", sa.Column("token_generation", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
+    op.drop_column("users", "token_generation")
     op.drop_column("tests", "feedback")  # its CHECK constraint goes with it
