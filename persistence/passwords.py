@@ -2,8 +2,8 @@
 
 Hashing is deliberately slow (tens of milliseconds of CPU and 64 MiB each), so it never runs on an event
 loop: a burst of logins would stall every socket the process serves. It runs on a small pool of threads
-(argon2-cffi releases the GIL while it hashes), as many as the machine has cores, so a burst queues there
-instead of taking every core and all the memory at once.
+(argon2-cffi releases the GIL while it hashes) of half the machine's cores (at least one, at most four), so
+a burst queues there instead of taking every core, and all the memory, from the candidates' answers.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-_hashing = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="argon2")
+_hashing = ThreadPoolExecutor(max_workers=max(1, min(4, (os.cpu_count() or 1) // 2)), thread_name_prefix="argon2")
 
 # Verified against when the user does not exist, so a missing account costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("no-such-user-dummy-password")
