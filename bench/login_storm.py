@@ -11,8 +11,9 @@ assessments through the pinned protocol:
   the settings trust) and for its own unknown account, so no throttle applies and every login is hashed:
   what keeps the answers moving is that Argon2 runs on its own threads, off the event loop.
 
-Printed per phase: answers, p50 and p99 round trip, the p99 as a ratio to the quiet phase's, and the
-logins sent with their statuses.
+Printed per phase: answers, p50 and p99 round trip, the p99 as a ratio to the quiet phase's, the ingress
+replica's CPU seconds, and the logins sent with their statuses (`401: n, 429: m`). The storm runs in a
+process of its own, so that its client work does not slow the candidates' clients.
 
     .venv/bin/python bench/login_storm.py --clients 20 --questions 20
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -34,13 +36,15 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ws_roundtrip import Halfway, candidate, percentile, seed  # noqa: E402 - beside this script
+from server_processes import cpu_seconds_by_role  # noqa: E402 - beside this script
+from ws_roundtrip import Halfway, candidate, percentile, seed  # noqa: E402
 
 STORM = 200  # wrong logins in flight at once
 
 
-async def storm(base: str, stop: asyncio.Event, spread: bool, statuses: Counter[int]) -> None:
+async def storm(base: str, stop: Any, spread: bool) -> Counter[int]:
     """Waves of `STORM` concurrent wrong logins until `stop` is set."""
+    statuses: Counter[int] = Counter()
     wave = 0
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=httpx.Limits(max_connections=STORM)) as client:
         while not stop.is_set():
@@ -56,21 +60,30 @@ async def storm(base: str, stop: asyncio.Event, spread: bool, statuses: Counter[
                 return response.status_code
 
             statuses.update(await asyncio.gather(*(wrong_login(wave, number) for number in range(STORM))))
+    return statuses
+
+
+def storm_process(base: str, stop: Any, spread: bool, results: Any) -> None:
+    """The storm in a process of its own, so that its client work does not slow the candidates' clients."""
+    results.put(dict(asyncio.run(storm(base, stop, spread))))
 
 
 async def phase(urls: list[str], questions: int, base: str, storming: str | None) -> dict[str, Any]:
     latencies: list[float] = []
     no_wait = Halfway(1)
     no_wait.go_on.set()
-    stop = asyncio.Event()
-    statuses: Counter[int] = Counter()
-    flood = asyncio.create_task(storm(base, stop, storming == "spread", statuses)) if storming else None
+    stop, results = multiprocessing.Event(), multiprocessing.Queue()
+    flood = None
+    if storming:
+        flood = multiprocessing.Process(target=storm_process, args=(base, stop, storming == "spread", results))
+        flood.start()
     began = time.perf_counter()
     await asyncio.gather(*(candidate(url, questions, latencies, [], no_wait) for url in urls))
     seconds = time.perf_counter() - began
     stop.set()
+    statuses = results.get() if flood is not None else {}
     if flood is not None:
-        await flood
+        flood.join()
     return {
         "answers": len(latencies),
         "per_s": len(latencies) / seconds,
@@ -128,14 +141,23 @@ def main() -> None:
             warm_up, urls = urls[0], urls[1:]
             asyncio.run(phase([warm_up], arguments.questions, base, None))  # the host is up before timing
             storming = {"quiet": None, "one address": "one", "200 addresses": "spread"}[name]
+            before = cpu_seconds_by_role()
             results[name] = asyncio.run(phase(urls, arguments.questions, base, storming))
+            after = cpu_seconds_by_role()
+            results[name]["cpu_s"] = {
+                role: round(seconds - before.get(role, 0.0), 2)
+                for role, seconds in sorted(after.items())
+                if seconds - before.get(role, 0.0) >= 0.05
+            }
+            print(f"{name}: done", flush=True)
     finally:
         serve.shutdown()
         ray.shutdown()
 
     table = Table(title=f"Answer round trip under a login storm ({mode}, {arguments.clients} candidates)")
-    for column in ("phase", "answers", "answers/s", "p50 ms", "p99 ms", "p99 / quiet", "wrong logins (status: count)"):
-        table.add_column(column, justify="left" if column in ("phase", "wrong logins (status: count)") else "right")
+    columns = ("phase", "answers", "answers/s", "p50 ms", "p99 ms", "p99 / quiet", "ingress CPU s", "wrong logins")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("phase", "wrong logins") else "right")
     quiet_p99 = results["quiet"]["p99_ms"]
     for name, row in results.items():
         table.add_row(
@@ -145,6 +167,7 @@ def main() -> None:
             f"{row['p50_ms']:.1f}",
             f"{row['p99_ms']:.1f}",
             f"{row['p99_ms'] / quiet_p99:.2f}",
+            f"{sum(seconds for role, seconds in row['cpu_s'].items() if role.startswith('ServeReplica')):.1f}",
             ", ".join(f"{status}: {count}" for status, count in row["logins"].items()) or "-",
         )
     Console().print(table)

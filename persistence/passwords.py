@@ -3,20 +3,36 @@
 Hashing is deliberately slow (tens of milliseconds of CPU and 64 MiB each), so it never runs on an event
 loop: a burst of logins would stall every socket the process serves. It runs on a small pool of threads
 (argon2-cffi releases the GIL while it hashes) of half the machine's cores (at least one, at most four), so
-a burst queues there instead of taking every core, and all the memory, from the candidates' answers.
+a burst queues there instead of taking every core, and all the memory, from the candidates' answers. The
+threads run at the lowest scheduling priority (nice 19): a login can wait a moment, an answer should not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
-_hashing = ThreadPoolExecutor(max_workers=max(1, min(4, (os.cpu_count() or 1) // 2)), thread_name_prefix="argon2")
+# OWASP's Argon2id configuration (Password Storage Cheat Sheet): 19 MiB, two passes, one lane. argon2-cffi's
+# default (64 MiB, three passes, four lanes) cost 275 ms of CPU per login here against 36 ms, and a flood of
+# wrong logins from many addresses (bench/login_storm.py) spent the machine on it. Stored hashes made with
+# other parameters still verify, and are rehashed with these at their next login.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+
+
+def _lowest_priority() -> None:
+    with contextlib.suppress(OSError):  # Linux schedules threads one by one; elsewhere they keep the default
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+_hashing = ThreadPoolExecutor(
+    max_workers=max(1, min(4, (os.cpu_count() or 1) // 2)), thread_name_prefix="argon2", initializer=_lowest_priority
+)
 
 # Verified against when the user does not exist, so a missing account costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("no-such-user-dummy-password")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Role
 from domain.errors import AuthenticationFailed, Conflict, NotFound
+from persistence.database import Database
 from persistence.models import User
 from persistence.passwords import hash_password, needs_rehash, verify_password
 
@@ -52,14 +53,19 @@ async def list_users(session: AsyncSession, role: Role | None = None) -> Sequenc
     return (await session.scalars(query)).all()
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> User:
-    user = await find_user_by_email(session, email)
+async def authenticate(database: Database, email: str, password: str) -> User:
+    """The user with this email and password. No database connection is held while the password is hashed
+    (tens of milliseconds each): a burst of logins queueing for the hash must not take the pool."""
+    async with database.transaction() as session:
+        user = await find_user_by_email(session, email)
     if not await verify_password(password, user.password_hash if user else None) or user is None:
         raise AuthenticationFailed("incorrect email or password")
     if not user.is_active:
         raise AuthenticationFailed("this account is disabled")
     if needs_rehash(user.password_hash):
-        user.password_hash = await hash_password(password)
+        rehashed = await hash_password(password)
+        async with database.transaction() as session:
+            await session.execute(update(User).where(User.id == user.id).values(password_hash=rehashed))
     return user
 
 

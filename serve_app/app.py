@@ -18,7 +18,7 @@ from serve_app import chat, live, monitor
 from serve_app.api import analytics, assessments, auth, candidate, operations, parameter_sets, results, skills, web
 from serve_app.api import users as users_api
 from serve_app.errors import install_error_handlers
-from serve_app.middleware import BodySizeLimit, RequestMetrics
+from serve_app.middleware import BodySizeLimit, LoginAdmission, RequestMetrics
 from serve_app.state import ReplicaState
 
 logger = logging.getLogger(__name__)
@@ -69,4 +69,5 @@ def create_app(settings: Settings) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"],
     )
     app.add_middleware(RequestMetrics, metrics=state.metrics)
+    app.add_middleware(LoginAdmission)  # outermost: a waiting login costs nothing
     return app

@@ -16,7 +16,12 @@ from wire.socket_compression import decline_permessage_deflate
 MAX_ONGOING_REQUESTS = 20_000
 
 
-@serve.deployment(name="Ingress", max_ongoing_requests=MAX_ONGOING_REQUESTS, num_replicas=1)
+@serve.deployment(
+    name="Ingress",
+    max_ongoing_requests=MAX_ONGOING_REQUESTS,
+    num_replicas=1,
+    logging_config={"enable_access_log": False},
+)
 @serve.ingress()
 class Ingress:
     def __init__(self, settings: Settings) -> None:
