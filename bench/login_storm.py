@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server_processes import cpu_seconds_by_role  # noqa: E402 - beside this script
-from ws_roundtrip import Halfway, candidate, percentile, seed  # noqa: E402
+from ws_roundtrip import Halfway, candidate, percentile, seed, start_serve  # noqa: E402
 
 STORM = 200  # wrong logins in flight at once
 
@@ -106,7 +105,6 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from actors.cluster import RUNTIME_ENVIRONMENT, ingress_environment
     from cli.server_slot import raise_open_file_limit
     from config.settings import Settings
     from persistence.migrate import upgrade
@@ -120,10 +118,7 @@ def main() -> None:
     cohorts = [asyncio.run(seed(database_url, arguments.clients + 1, arguments.questions, secret)) for _ in phases]
 
     mode = "haproxy" if shutil.which("haproxy") else "proxy"
-    os.environ.update(ingress_environment(mode))  # type: ignore[arg-type]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=RUNTIME_ENVIRONMENT)
-    port = 18000 + os.getpid() % 1000
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    port = start_serve(mode)
     settings = Settings(
         SECRET_KEY=secret,
         ASSESS_DATABASE_URL=database_url,  # type: ignore[call-arg]

@@ -197,11 +197,24 @@ async def seed(database_url: str, clients: int, questions: int, secret: str) -> 
     return test.id, [tokens.issue(user_id, Role.CANDIDATE) for user_id in ids]
 
 
-def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | None, database_url: str | None) -> dict:
+def start_serve(mode: str) -> int:
+    """A Ray cluster of this machine's shape and Serve's HTTP entry in an ingress mode; returns its port."""
     import ray
     from ray import serve
 
     from actors.cluster import RUNTIME_ENVIRONMENT, ingress_environment
+
+    os.environ.update(ingress_environment(mode))  # type: ignore[arg-type]
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=RUNTIME_ENVIRONMENT)
+    port = 18000 + os.getpid() % 1000
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    return port
+
+
+def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | None, database_url: str | None) -> dict:
+    import ray
+    from ray import serve
+
     from actors.registry import NAMESPACE, registry_name
     from cli.server_slot import raise_open_file_limit
     from config.settings import Settings
@@ -216,10 +229,7 @@ def run_mode(mode: str, clients: int, questions: int, sessions_per_actor: int | 
     test_id, tokens = asyncio.run(seed(database_url, clients + 1, questions, secret))
     warm_up, tokens = tokens[0], tokens[1:]
 
-    os.environ.update(ingress_environment(mode))  # type: ignore[arg-type]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=RUNTIME_ENVIRONMENT)
-    port = 18000 + os.getpid() % 1000
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    port = start_serve(mode)
     settings = Settings(
         SECRET_KEY=secret,
         ASSESS_DATABASE_URL=database_url,  # type: ignore[call-arg]
