@@ -22,7 +22,9 @@ from sqlalchemy import select
 from persistence.database import Database
 from persistence.models import Attempt, Response
 
-CONNECTION_FAILURES = (websockets.ConnectionClosed, websockets.InvalidStatus, OSError, TimeoutError)
+# Whatever a browser would retry: a socket dropped, or a handshake refused or cut short (a server going down
+# or coming up closes connections mid-handshake: websockets' InvalidMessage, found by test_live_crash.py).
+CONNECTION_FAILURES = (websockets.ConnectionClosed, websockets.InvalidHandshake, OSError, TimeoutError)
 
 
 @dataclass
