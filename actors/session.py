@@ -31,7 +31,7 @@ from adaptive.decision import decide, scaled_score
 from adaptive.pool import ItemPool
 from domain.enums import AttemptStatus, FeedbackPolicy, FinishReason
 from domain.errors import Refused
-from domain.feedback import shown_feedback, shows_correctness
+from domain.feedback import shows_correctness, shows_key
 from domain.scoring import max_score_for, percentage
 from domain.skill_graph import blueprint, check_skill_graph, skill_nodes
 from graphs.assessment import (
@@ -252,7 +252,13 @@ class AssessmentSession:
             return None
         if stored.selected_option != selected_option:
             raise Refused("already_answered", "this question was already answered with another option")
-        return self._feedback(question_id, stored.is_correct, stored.correct_option, stored.explanation, duplicate=True)
+        return protocol.AnswerFeedback(
+            question_id=question_id,
+            correct=stored.is_correct,
+            correct_option=stored.correct_option,
+            explanation=stored.explanation,
+            duplicate=True,
+        )
 
     # -- outbound messages ---------------------------------------------------------------------------
 
@@ -280,11 +286,11 @@ class AssessmentSession:
         feedback = self._loaded["last_feedback"]
         assert feedback is not None
         messages: list[protocol.ServerMessage] = [
-            self._feedback(
-                feedback["question_id"],
-                feedback["correct"],
-                feedback["correct_option"],
-                feedback["explanation"],
+            protocol.AnswerFeedback(
+                question_id=feedback["question_id"],
+                correct=feedback["correct"],
+                correct_option=feedback["correct_option"],
+                explanation=feedback["explanation"],
                 duplicate=False,
             ),
             self._progress(),
@@ -299,17 +305,6 @@ class AssessmentSession:
         if policy is FeedbackPolicy.FULL:
             return messages
         return [_as_shown(message, policy) for message in messages]
-
-    def _feedback(
-        self, question_id: str, correct: bool, correct_option: str, explanation: str, duplicate: bool
-    ) -> protocol.AnswerFeedback:
-        return protocol.AnswerFeedback(
-            question_id=question_id,
-            correct=correct,
-            correct_option=correct_option,
-            explanation=explanation,
-            duplicate=duplicate,
-        )
 
     def _question(self) -> protocol.Question:
         pending = self._loaded["pending"]
@@ -374,9 +369,9 @@ class AssessmentSession:
 
 def _as_shown(message: protocol.ServerMessage, policy: FeedbackPolicy) -> protocol.ServerMessage:
     match message:
-        case protocol.AnswerFeedback(correct=correct, correct_option=key, explanation=explanation):
-            shown = shown_feedback(policy, correct, key, explanation)
-            return message.model_copy(update=vars(shown))
+        case protocol.AnswerFeedback():
+            hidden = {} if shows_key(policy) else {"correct_option": None, "explanation": None}
+            return message.model_copy(update=hidden if shows_correctness(policy) else {**hidden, "correct": None})
         case protocol.ProgressUpdate() if not shows_correctness(policy):
             return message.model_copy(update={"score": None})  # a running score tells right from wrong
     return message

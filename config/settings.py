@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from limits import parse
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -81,12 +80,10 @@ class Settings(BaseSettings):
     sweep_interval_s: float = Field(5.0, gt=0, validation_alias=_env("ASSESS_SWEEP_INTERVAL_S"))
     rate_limit_per_s: float = Field(10.0, gt=0, validation_alias=_env("ASSESS_RATE_LIMIT_PER_S"))
     rate_limit_burst: int = Field(30, ge=1, validation_alias=_env("ASSESS_RATE_LIMIT_BURST"))
-    # Failed logins allowed per account and per client address (the `limits` notation: N per second, minute,
-    # hour; serve_app/login_throttle.py), counted in `login_throttle_storage` (memory: per replica; a redis://
-    # URL: shared by every replica).
+    # Failed logins allowed per account and per client address, counted by each replica (the `limits`
+    # notation: N per second, minute, hour; serve_app/login_throttle.py).
     login_failures_per_account: str = Field("5/minute", validation_alias=_env("ASSESS_LOGIN_FAILURES_PER_ACCOUNT"))
     login_failures_per_address: str = Field("30/minute", validation_alias=_env("ASSESS_LOGIN_FAILURES_PER_ADDRESS"))
-    login_throttle_storage: str = Field("memory://", validation_alias=_env("ASSESS_LOGIN_THROTTLE_STORAGE"))
     # Proxies whose X-Forwarded-For names the client (a load balancer in front); by default the peer is the client.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias=_env("ASSESS_TRUSTED_PROXIES"))
     ingress: Literal["auto", "haproxy", "proxy"] = Field("auto", validation_alias=_env("ASSESS_INGRESS"))
@@ -111,6 +108,8 @@ class Settings(BaseSettings):
     @field_validator("login_failures_per_account", "login_failures_per_address")
     @classmethod
     def _a_rate(cls, value: str) -> str:
+        from limits import parse  # here, not at the top: importing `limits` costs every process 0.1 s
+
         try:
             parse(value)
         except ValueError:

@@ -9,18 +9,7 @@ these rules; staff always see everything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from domain.enums import FeedbackPolicy
-
-
-@dataclass(frozen=True)
-class ShownFeedback:
-    """An answer's outcome as the candidate may see it; None where the policy hides it."""
-
-    correct: bool | None
-    correct_option: str | None
-    explanation: str | None
 
 
 def shows_correctness(policy: FeedbackPolicy) -> bool:
@@ -31,13 +20,3 @@ def shows_correctness(policy: FeedbackPolicy) -> bool:
 def shows_key(policy: FeedbackPolicy) -> bool:
     """Whether the candidate may see the key, the explanation and which bank item was shown."""
     return policy is FeedbackPolicy.FULL
-
-
-def shown_feedback(
-    policy: FeedbackPolicy, correct: bool | None, correct_option: str | None, explanation: str | None
-) -> ShownFeedback:
-    return ShownFeedback(
-        correct=correct if shows_correctness(policy) else None,
-        correct_option=correct_option if shows_key(policy) else None,
-        explanation=explanation if shows_key(policy) else None,
-    )

@@ -39,17 +39,22 @@ def response_seen_by_candidate(response: View, policy: FeedbackPolicy) -> View:
     return _hidden(response, names)
 
 
+def _hides_results_so_far(status: AttemptStatus, policy: FeedbackPolicy) -> bool:
+    """Under `none`, an attempt's results so far would tell its candidate right from wrong."""
+    return status is AttemptStatus.IN_PROGRESS and not shows_correctness(policy)
+
+
 def summary_seen_by_candidate(summary: AttemptSummary, policy: FeedbackPolicy) -> dict[str, Any]:
     """The summary's fields as the candidate may see them (with `feedback` saying which policy applied)."""
-    running = summary.status is AttemptStatus.IN_PROGRESS and not shows_correctness(policy)
-    seen = _hidden(summary, list(RUNNING_RESULT_FIELDS) if running else [])
+    hidden = list(RUNNING_RESULT_FIELDS) if _hides_results_so_far(summary.status, policy) else []
+    seen = _hidden(summary, hidden)
     return {**seen.model_dump(), "feedback": policy}
 
 
 def refuse_running_report(reader: User, test: Test, status: AttemptStatus) -> None:
     """The full report of an attempt in progress would tell its candidate, skill by skill, what the policy
     `none` keeps from them: they read it once the attempt is finished."""
-    if reader.role is Role.CANDIDATE and status is AttemptStatus.IN_PROGRESS and not shows_correctness(test.feedback):
+    if reader.role is Role.CANDIDATE and _hides_results_so_far(status, test.feedback):
         raise Conflict("this test shows your report once the attempt is finished")
 
 

@@ -43,7 +43,6 @@ async def issue_token(
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def log_out(user: CurrentUser, state: StateDep, session: SessionDep, after_commit: BackgroundTasks) -> Response:
     """Revoke every token of the user (all their sessions, on every device); open sockets close with 4401."""
-    users.revoke_tokens(user)
-    await session.flush()
+    users.revoke_tokens(user)  # committed with the request, before the replicas hear of it
     announce_after_commit(after_commit, state.registry, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
