@@ -7,9 +7,11 @@ finished ones, finalizes attempts whose deadline passed even with no client conn
 left empty. Connections consult it once each, never per message. It keeps the recruiters' live feed: the
 monitors' watches (by lease, told to every host) say which tests' activity the hosts send, in batches.
 
-A host is let go only when Ray reports it dead, or when it has not answered for `host_silence_limit_s`: a
-ping that merely times out may be a host still starting or busy, and its sessions are live. A host let go
-is always killed first, so a session can never be live on a host the registry no longer knows.
+A host is let go only when Ray reports it dead, or when it has gone unheard too long: `host_start_limit_s`
+from its creation until its first answer (starting a worker process on a busy node can take tens of
+seconds), then `host_silence_limit_s` from its last answer. A ping that merely times out may be a host
+still starting or busy, and its sessions are live. A host let go is always killed first, so a session can
+never be live on a host the registry no longer knows.
 
 Hosts are spread over the cluster's nodes (each new host goes to the alive node with the fewest), so losing
 a node loses only its share of the live sessions, and those are re-placed on the hosts of the other nodes.
@@ -61,8 +63,10 @@ class RegistryConfig:
     idle_timeout_s: float
     model: ModelEndpoint | None = None  # the LLM generator's endpoint; None: bank and families only
     host_ping_timeout_s: float = 5.0  # how long one check waits for a host's answer
-    # How long a host may go without answering (from its creation, then from its last answer) before it is
-    # killed and its sessions re-placed. Starting a host process can take tens of seconds on a busy node.
+    # How long a host may go unheard before it is killed and its sessions re-placed: from its creation to its
+    # first answer (starting a host process can take tens of seconds on a busy node), then from its last
+    # answer. Kept apart so that a tight silence limit does not kill hosts that are merely starting.
+    host_start_limit_s: float = 60.0
     host_silence_limit_s: float = 60.0
 
     @classmethod
@@ -82,7 +86,8 @@ class HostRecord:
     node_id: str | None  # the node it was placed on (None on a one-node cluster)
     attempts: set[int] = field(default_factory=set)
     empty_sweeps: int = 0
-    last_heard: float = field(default_factory=time.monotonic)  # its creation, then its last answer
+    created: float = field(default_factory=time.monotonic)
+    last_heard: float | None = None  # its last answer; None until its first
     # The ping still awaiting the host's answer: a check waits on it rather than sending another, and its
     # answer counts when it comes, however late (a slow answer is not silence).
     ping: asyncio.Task[None] | None = None
@@ -149,7 +154,7 @@ class Registry:
             if found is Health.DEAD:
                 replaced += self._let_go(host_id, "Ray reports it dead")
             elif found is Health.SILENT and self._silent_too_long(host_id):
-                replaced += self._let_go(host_id, f"no answer for {self._config.host_silence_limit_s:.0f} s")
+                replaced += self._let_go(host_id, "unheard past its limit")
         kept_silent = sum(found is Health.SILENT and host_id in self._hosts for host_id, found in health.items())
         records = [record for host_id, record in self._hosts.items() if health.get(host_id) is Health.ANSWERED]
         let_go: list[Any] = await asyncio.gather(
@@ -352,7 +357,11 @@ class Registry:
 
     def _silent_too_long(self, host_id: str) -> bool:
         record = self._hosts.get(host_id)  # a `locate` may have let it go meanwhile
-        return record is not None and time.monotonic() - record.last_heard >= self._config.host_silence_limit_s
+        if record is None:
+            return False
+        if record.last_heard is None:
+            return time.monotonic() - record.created >= self._config.host_start_limit_s
+        return time.monotonic() - record.last_heard >= self._config.host_silence_limit_s
 
     async def _expire(self, attempt_id: int) -> bool:
         async with self._expiring:

@@ -3,7 +3,9 @@
 A ping that times out is not a death: a host still starting (a new worker process on a busy node can take
 tens of seconds) or busy for a moment keeps its sessions. A host silent past `host_silence_limit_s` is
 killed, so that none of its sessions can stay live where the registry no longer looks, and its sessions
-resume on a new host from their stored rows. Hosts are made silent for real, with SIGSTOP.
+resume on a new host from their stored rows. A host that has never answered is judged by its own limit,
+`host_start_limit_s`, so a tight silence limit does not kill hosts that are merely starting. Hosts are made
+silent for real, with SIGSTOP.
 
 The registry's liveness rules do not touch the store, so these run on SQLite only; the same registry
 on PostgreSQL is exercised by test_multi_node.py and test_faults_in_flight.py.
@@ -20,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import ray
 from fleet import stored_answers
 from live_sessions import registry_of_its_own, start_candidates, watch_sweeps
 
@@ -107,8 +110,7 @@ def test_hosts_still_starting_keep_their_sessions(ray_serve: int, tmp_path: Path
 
 def test_an_answer_after_the_ping_timeout_still_counts_as_heard(ray_serve: int, tmp_path: Path) -> None:
     """With no time allowed for a ping's answer every check times out, yet the host answers each ping a
-    moment later: it is alive, and is kept well past the silence limit (a slow answer is not silence). The
-    limit leaves room for the host's own start, which counts against it."""
+    moment later: it is alive, and is kept well past the silence limit (a slow answer is not silence)."""
     silence_limit_s = 10.0
 
     async def scenario(sqlite_url: str, registry: Any) -> dict[str, Any]:
@@ -140,7 +142,35 @@ def test_an_answer_after_the_ping_timeout_still_counts_as_heard(ray_serve: int, 
     assert len(stored) == 2, stored
 
 
+def test_a_host_unheard_past_the_start_limit_is_let_go(ray_serve: int, tmp_path: Path) -> None:
+    """No time allowed to start, and none for a ping's answer: the first pass finds the new host unheard
+    since its creation and lets it go (killed), however long the silence limit."""
+
+    async def scenario(registry: Any) -> dict[str, Any]:
+        async with sweep_reports(registry) as reports:
+            host_id, handle = await registry.locate.remote(1)
+            while not any(report["dead_hosts"] for report in reports):
+                await asyncio.sleep(0.2)  # pytest-timeout bounds a registry that never lets it go
+        try:
+            await handle.ping.remote()
+            answered_after = True
+        except ray.exceptions.RayActorError:
+            answered_after = False
+        return {"host_id": host_id, "hosts": await registry.hosts.remote(), "answered_after": answered_after}
+
+    with registry_with(tmp_path, host_ping_timeout_s=0.0, host_start_limit_s=0.0, host_silence_limit_s=120.0) as (
+        _,
+        registry,
+    ):
+        seen = asyncio.run(scenario(registry))
+
+    assert seen["host_id"] not in seen["hosts"]
+    assert not seen["answered_after"], "a host let go must be killed"
+
+
 def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(ray_serve: int, tmp_path: Path) -> None:
+    """Silent for 2 s of a 6 s limit, the host keeps its session; stopped for good, it is killed and the
+    session resumes on a new host (which has the default start limit to come up in, however busy the node)."""
     silence_limit_s = 6.0
 
     async def scenario(sqlite_url: str, registry: Any) -> dict[str, Any]:
