@@ -337,9 +337,6 @@ class SessionHost:
             self._activity_flusher.cancel()
         await self._resources.aclose()
 
-    def ping(self) -> str:
-        return self.host_id
-
     # -- internals ------------------------------------------------------------------------------------
 
     def _attach(self, attempt_id: int, connection_id: str, replica_id: str) -> None:

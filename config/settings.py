@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_BYTES = 32
 MIN_ADMIN_PASSWORD_LENGTH = 12
+MIN_METRICS_TOKEN_LENGTH = 16
 
 # Development-only defaults: refused in production so that a forgotten variable fails loudly.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"
@@ -87,6 +89,9 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For names the client (a load balancer in front); by default the peer is the client.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias=_env("ASSESS_TRUSTED_PROXIES"))
     ingress: Literal["auto", "haproxy", "proxy"] = Field("auto", validation_alias=_env("ASSESS_INGRESS"))
+    # The bearer token a Prometheus scrape presents to /metrics (serve_app/scrape_access.py). Unset: /metrics
+    # is served only while the server listens on loopback.
+    metrics_token: SecretStr | None = Field(None, validation_alias=_env("ASSESS_METRICS_TOKEN"))
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         ("http://127.0.0.1:8000", "http://localhost:8000"), validation_alias=_env("ASSESS_ALLOWED_ORIGINS")
     )
@@ -144,6 +149,8 @@ class Settings(BaseSettings):
         secret = self.secret_key.get_secret_value()
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long")
+        if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < MIN_METRICS_TOKEN_LENGTH:
+            raise ValueError(f"ASSESS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters long")
         if self.is_development:
             return self
         if secret == DEVELOPMENT_SECRET_KEY:
@@ -162,6 +169,15 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def listens_on_loopback_only(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:  # a host name: it may resolve anywhere
+            return False
 
     @property
     def sessions_per_actor(self) -> int:

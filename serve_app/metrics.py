@@ -1,10 +1,11 @@
 """Prometheus metrics (prometheus-client): this ingress replica's own, and the cluster's as the registry
-reports them at scrape time.
+last saw them.
 
 The replica's registry holds HTTP requests, WebSocket connections, messages and error frames, and the
 answer round trip. The cluster's figures (live sessions and attached connections per host, session
 hosts, the sweep, attempts finalized by deadline, question generation) come from one registry call per
-scrape and are rendered by `ClusterFigures`, so every replica's /metrics shows the same cluster.
+scrape, which reads what the hosts answered to the last sweep's pings (no host is called), and are
+rendered by `ClusterFigures`, so every replica's /metrics shows the same cluster.
 """
 
 from __future__ import annotations
@@ -121,9 +122,15 @@ class ClusterFigures(Collector):
         )
         yield GaugeMetricFamily(
             "assess_session_hosts_not_answering",
-            "Session hosts that did not answer this scrape in time (starting, busy or hung)",
+            "Session hosts that did not answer the last sweep's ping in time (starting, busy or hung)",
             value=len(self.snapshot["hosts"]) - len(hosts),
         )
+        if self.snapshot["age_s"] is not None:
+            yield GaugeMetricFamily(
+                "assess_cluster_figures_age_seconds",
+                "Seconds since the registry's last sweep, which brought the per-host figures",
+                value=self.snapshot["age_s"],
+            )
         yield GaugeMetricFamily(
             "assess_sweep_duration_seconds", "Duration of the registry's last sweep", value=sweep.get("seconds", 0.0)
         )

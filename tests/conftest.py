@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from prometheus_scrape import METRICS_TOKEN
 from psycopg import sql
 from sqlalchemy import select
 
@@ -103,6 +104,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         # Every test client is 127.0.0.1, and wrong logins are tested throughout the suite: the per-address
         # throttle is tested on a server of its own (tests/serve_app/test_tokens_and_logins.py).
         "ASSESS_LOGIN_FAILURES_PER_ADDRESS": "100000/minute",
+        "ASSESS_METRICS_TOKEN": METRICS_TOKEN,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -7,11 +7,13 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+METRICS_TOKEN = "scrape-token-for-tests-0123456789"  # the test servers' ASSESS_METRICS_TOKEN
+SCRAPE_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def scrape(server: Any) -> Samples:
     with server.client() as client:
-        response = client.get("/metrics")
+        response = client.get("/metrics", headers=SCRAPE_HEADERS)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=")
     return {

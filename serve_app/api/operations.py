@@ -1,15 +1,16 @@
 """Operations: /healthz, /metrics (this replica's and the cluster's) and the protocol's JSON Schema."""
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from serve_app.dependencies import StateDep
 from serve_app.schemas import Health
+from serve_app.scrape_access import check_scrape
 from wire import protocol
 
 router = APIRouter(tags=["operations"])
@@ -27,10 +28,13 @@ async def healthz(state: StateDep) -> Health | JSONResponse:
     return Health(status="ok", database="ok")
 
 
-@router.get("/metrics", response_class=Response)
-async def metrics(state: StateDep) -> Response:
-    """Prometheus text: this replica's figures, and the cluster's from the registry (left out, with
-    `assess_cluster_figures_available 0`, when the registry does not answer in time)."""
+@router.get("/metrics", response_class=Response, responses={401: {}, 403: {}})
+async def metrics(state: StateDep, authorization: Annotated[str | None, Header()] = None) -> Response:
+    """Prometheus text: this replica's figures, and the cluster's as the registry's last sweep found them
+    (left out, with `assess_cluster_figures_available 0`, when the registry does not answer in time). With
+    `ASSESS_METRICS_TOKEN` set, a scrape presents it as a bearer token; without, the server must listen on
+    loopback only."""
+    check_scrape(authorization, state.settings)
     cluster: dict[str, Any] | None
     try:
         cluster = await asyncio.wait_for(state.registry.metrics_snapshot.remote(), CLUSTER_FIGURES_TIMEOUT_S)

@@ -34,10 +34,12 @@ SWEEP_INTERVAL_S = 0.2
 
 
 @contextlib.contextmanager
-def registry_with(directory: Path, **liveness: float) -> Iterator[tuple[str, Any]]:
-    """A registry of its own on SQLite, one session per host, sweeping every 0.2 s."""
+def registry_with(directory: Path, **config: float) -> Iterator[tuple[str, Any]]:
+    """A registry of its own on SQLite, one session per host, sweeping every 0.2 s unless `config` says."""
     with registry_of_its_own(
-        "sqlite", directory, sessions_per_actor=1, sweep_interval_s=SWEEP_INTERVAL_S, idle_timeout_s=900.0, **liveness
+        "sqlite",
+        directory,
+        **{"sessions_per_actor": 1, "sweep_interval_s": SWEEP_INTERVAL_S, "idle_timeout_s": 900.0, **config},
     ) as opened:
         yield opened
 
@@ -152,7 +154,7 @@ def test_a_host_unheard_past_the_start_limit_is_let_go(ray_serve: int, tmp_path:
             while not any(report["dead_hosts"] for report in reports):
                 await asyncio.sleep(0.2)  # pytest-timeout bounds a registry that never lets it go
         try:
-            await handle.ping.remote()
+            await handle.stats.remote()
             answered_after = True
         except ray.exceptions.RayActorError:
             answered_after = False
@@ -232,3 +234,45 @@ def test_a_host_is_kept_through_a_pause_and_replaced_once_silent_past_the_limit(
     assert seen["moved"]["host_id"] != seen["host"]["host_id"] and seen["moved"]["answered"]
     (stored,) = seen["stored"].values()
     assert len(stored) == len(set(stored)) == 3, stored
+
+
+def test_the_metrics_snapshot_reads_what_the_last_sweep_heard_and_calls_no_host(ray_serve: int, tmp_path: Path) -> None:
+    """Sweeping only when told: the snapshot gives the host's figures from the last pass, even while the
+    host is stopped (a call to it would hang), and marks it not answering only once a pass finds it so."""
+
+    async def scenario(sqlite_url: str, registry: Any) -> dict[str, Any]:
+        database = Database(sqlite_url)
+        try:
+            ((candidate, question),) = await start_cohort(database, registry, 1)
+            await answer(candidate, question)
+            host = await host_of(registry, candidate.attempt_id)
+            await registry.sweep.remote()
+            os.kill(host["pid"], signal.SIGSTOP)
+            try:
+                while_stopped = await registry.metrics_snapshot.remote()
+                await registry.sweep.remote()  # its ping times out: silent, kept
+                after_a_silent_pass = await registry.metrics_snapshot.remote()
+            finally:
+                os.kill(host["pid"], signal.SIGCONT)
+            await registry.sweep.remote()
+            return {
+                "host": host,
+                "while_stopped": while_stopped,
+                "after_a_silent_pass": after_a_silent_pass,
+                "resumed": await registry.metrics_snapshot.remote(),
+            }
+        finally:
+            await database.dispose()
+
+    with registry_with(tmp_path, sweep_interval_s=3600.0, host_ping_timeout_s=0.5) as (url, registry):
+        seen = asyncio.run(scenario(url, registry))
+
+    (stopped,) = seen["while_stopped"]["hosts"]
+    assert (stopped["host_id"], stopped["answered"], stopped["sessions"]) == (seen["host"]["host_id"], True, 1)
+    assert stopped["pid"] == seen["host"]["pid"]
+    assert seen["while_stopped"]["age_s"] >= 0
+    (silent,) = seen["after_a_silent_pass"]["hosts"]
+    assert (silent["host_id"], silent["answered"]) == (seen["host"]["host_id"], False)
+    assert "sessions" not in silent
+    (resumed,) = seen["resumed"]["hosts"]
+    assert (resumed["answered"], resumed["sessions"]) == (True, 1)

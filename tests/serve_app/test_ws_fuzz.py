@@ -22,6 +22,7 @@ import pytest
 import websockets
 from conftest import Server, execute_sql, invite_cohort
 from live_client import PINNED_SERVER_TYPES, LiveClient, ws_url
+from prometheus_scrape import SCRAPE_HEADERS
 from sqlalchemy import func, select
 
 from persistence.models import Response
@@ -199,7 +200,7 @@ async def take_whole_assessment(url: str) -> dict[str, Any]:
 
 
 def process_start_time(server: Server) -> str:
-    metrics = httpx.get(f"{server.base_url}/metrics", timeout=30).text
+    metrics = httpx.get(f"{server.base_url}/metrics", headers=SCRAPE_HEADERS, timeout=30).text
     match = re.search(r"^process_start_time_seconds (\S+)$", metrics, re.MULTILINE)
     assert match, "the replica reports its start time"
     return match.group(1)
