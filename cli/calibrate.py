@@ -116,7 +116,8 @@ def run_stored(
     console: Console,
 ) -> int:
     """Calibrate the tests' stored responses into a new draft set (activated with `activate`); its id."""
-    from persistence import parameter_sets
+    from domain.enums import AuditAction
+    from persistence import audit, parameter_sets
     from persistence.database import Database
     from persistence.migrate import upgrade
 
@@ -126,11 +127,15 @@ def run_stored(
         database = Database(database_url)
         try:
             async with database.transaction() as session:
+                operator = audit.operator(getpass.getuser())
                 stored, calibration = await parameter_sets.calibrate_tests(
                     session, test_ids, model, anchored_to_active, None, note, f"assess calibrate ({getpass.getuser()})"
                 )
+                created = AuditAction.PARAMETER_SET_CREATED
+                audit.record(session, operator, created, "parameter_set", stored.id, test_ids=test_ids, model=model)
                 if activate:
                     await parameter_sets.activate(session, stored.id, None, datetime.now(UTC))
+                    audit.record(session, operator, AuditAction.PARAMETER_SET_ACTIVATED, "parameter_set", stored.id)
                 return stored.id, calibration
         finally:
             await database.dispose()

@@ -59,6 +59,23 @@ class FeedbackPolicy(StrEnum):
     NONE = "none"
 
 
+class AuditAction(StrEnum):
+    """The staff actions written to the audit log (persistence/audit.py), as `subject.verb`."""
+
+    TEST_CREATED = "test.created"
+    TEST_UPDATED = "test.updated"  # its definition: any field but the status
+    TEST_PUBLISHED = "test.published"
+    TEST_CLOSED = "test.closed"
+    CANDIDATES_INVITED = "candidates.invited"
+    EXTRA_TIME_GRANTED = "candidates.extra_time_granted"  # a new extra time for candidates already invited
+    USER_CREATED = "user.created"
+    USER_UPDATED = "user.updated"  # name, role or password (never its value)
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    PARAMETER_SET_CREATED = "parameter_set.created"
+    PARAMETER_SET_ACTIVATED = "parameter_set.activated"
+
+
 class FinishReason(StrEnum):
     COMPLETED = "completed"
     PRECISION_REACHED = "precision_reached"

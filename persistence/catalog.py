@@ -129,9 +129,16 @@ def _transition(test: Test, target: TestStatus, now: datetime) -> None:
     test.status = target
 
 
+@dataclass(frozen=True)
+class CandidatesAdded:
+    applications: list[CandidateApplication]  # of every user named, in their order
+    invited: list[int]  # the users made eligible by this call
+    new_extra_time: list[int]  # the users already eligible whose extra time this call changed
+
+
 async def add_candidates(
     session: AsyncSession, test: Test, user_ids: Sequence[int], extra_time_minutes: int
-) -> list[CandidateApplication]:
+) -> CandidatesAdded:
     """Make candidates eligible; adding one again updates their extra time."""
     if test.status is TestStatus.CLOSED:
         raise Conflict("cannot add candidates to a closed test")
@@ -153,16 +160,18 @@ async def add_candidates(
             )
         ).all()
     }
-    for user_id in wanted:
-        application = existing.get(user_id)
-        if application is not None and application.extra_time_minutes != extra_time_minutes:
-            await _extend_attempt_in_progress(session, test, application.id, extra_time_minutes)
-        if application is None:
-            session.add(CandidateApplication(test_id=test.id, user_id=user_id, extra_time_minutes=extra_time_minutes))
-        else:
-            application.extra_time_minutes = extra_time_minutes
+    new_extra_time = [
+        user_id for user_id, application in existing.items() if application.extra_time_minutes != extra_time_minutes
+    ]
+    for user_id in new_extra_time:
+        await _extend_attempt_in_progress(session, test, existing[user_id].id, extra_time_minutes)
+        existing[user_id].extra_time_minutes = extra_time_minutes
+    invited = [user_id for user_id in wanted if user_id not in existing]
+    for user_id in invited:
+        session.add(CandidateApplication(test_id=test.id, user_id=user_id, extra_time_minutes=extra_time_minutes))
     await session.flush()
-    return list(await list_applications(session, test.id, user_ids=wanted))
+    applications = list(await list_applications(session, test.id, user_ids=wanted))
+    return CandidatesAdded(applications, invited, new_extra_time)
 
 
 async def _extend_attempt_in_progress(

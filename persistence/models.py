@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from domain.enums import (
     ApplicationStatus,
     AttemptStatus,
+    AuditAction,
     FeedbackPolicy,
     FinishReason,
     GeneratorKind,
@@ -317,3 +318,21 @@ class CalibratedItem(Base):
     n: Mapped[int] = mapped_column(Integer)
     rmsd: Mapped[float | None] = mapped_column(Float)
     anchored: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEvent(Base):
+    """One staff action: who (kept by id and email, so the record outlives any change to the account),
+    when (the server's time), what, on which record, and from which client address. Append-only: the
+    migration installs triggers that refuse every UPDATE and DELETE, on both backends."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)  # None: the operator, from the CLI
+    actor_email: Mapped[str] = mapped_column(String(320))
+    action: Mapped[AuditAction] = mapped_column(_enum(AuditAction, "audit_action"), index=True)
+    target_type: Mapped[str] = mapped_column(String(32))  # test | user | parameter_set
+    target_id: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    client_address: Mapped[str] = mapped_column(String(64))

@@ -15,7 +15,18 @@ from config.settings import Settings
 from domain.errors import Conflict
 from persistence import users
 from serve_app import chat, live, monitor
-from serve_app.api import analytics, assessments, auth, candidate, operations, parameter_sets, results, skills, web
+from serve_app.api import (
+    analytics,
+    assessments,
+    audit,
+    auth,
+    candidate,
+    operations,
+    parameter_sets,
+    results,
+    skills,
+    web,
+)
 from serve_app.api import users as users_api
 from serve_app.errors import install_error_handlers
 from serve_app.middleware import BodySizeLimit, LoginAdmission, RequestMetrics
@@ -57,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.replica = state
     install_error_handlers(app)
-    rest = (auth, users_api, assessments, skills, candidate, results, parameter_sets, operations, analytics, web)
+    rest = (auth, users_api, assessments, skills, candidate, results, parameter_sets, audit, operations, analytics, web)
     for module in (*rest, live, chat, monitor):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit)

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Role
 from domain.errors import AuthenticationFailed, PermissionDenied
+from persistence.audit import Actor
 from persistence.models import User
+from serve_app.client_address import client_address
 from serve_app.schemas import MAX_RECORD_ID
 from serve_app.state import ReplicaState
 
@@ -60,6 +62,13 @@ def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
 
     return check
 
+
+def get_actor(request: Request, state: StateDep, user: CurrentUser) -> Actor:
+    """Who is acting, for the audit log: the user and their client's address."""
+    return Actor(user.id, user.email, client_address(request, state.settings.trusted_proxies))
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
 
 AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
 StaffUser = Annotated[User, Depends(require_roles(Role.ADMIN, Role.RECRUITER))]

@@ -1,11 +1,4 @@
-"""Every response of a test as CSV, safe to open in a spreadsheet.
-
-Formula injection: a spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` (and some also with a
-tab or carriage return) as a formula, so a candidate named `=HYPERLINK(...)` could run one on a
-recruiter's machine. Every text cell that starts with one of these gets a leading apostrophe, which
-spreadsheets show as text and do not display. Numbers, booleans and times are written by this module
-and are left alone (a negative theta stays a number).
-"""
+"""Every response of a test as CSV, safe to open in a spreadsheet (serve_app/spreadsheet_cells.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +7,8 @@ import io
 from collections.abc import Iterable
 
 from persistence.results import ResponseRow
+from serve_app.spreadsheet_cells import neutralise
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = (
     "attempt_id",
     "attempt_number",
@@ -35,10 +28,6 @@ HEADER = (
     "theta_after",
     "se_after",
 )
-
-
-def neutralise(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _number(value: float | None) -> str:

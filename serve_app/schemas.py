@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, Stri
 from domain.enums import (
     ApplicationStatus,
     AttemptStatus,
+    AuditAction,
     Decision,
     FeedbackPolicy,
     FinishReason,
@@ -69,6 +70,18 @@ class UserUpdate(RequestBody):
         if nulled:
             raise ValueError(f"these fields cannot be null: {', '.join(nulled)}")
         return self
+
+
+class AuditEventRead(ReadModel):
+    id: int
+    at: datetime
+    actor_id: int | None  # null: the operator, at the command line
+    actor_email: str
+    action: AuditAction
+    target_type: str
+    target_id: int
+    details: dict[str, Any]
+    client_address: str
 
 
 class UserRead(ReadModel):

@@ -4,13 +4,13 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, BackgroundTasks, status
 
-from domain.enums import GeneratorKind, TestStatus
+from domain.enums import AuditAction, GeneratorKind, TestStatus
 from domain.errors import InvalidRequest
 from domain.skill_graph import blueprint, skill_nodes
-from persistence import catalog
+from persistence import audit, catalog
 from persistence.models import CandidateApplication, Test
 from questions.source import QuestionSource
-from serve_app.dependencies import IdInPath, SessionDep, StaffUser, StateDep
+from serve_app.dependencies import ActorDep, IdInPath, SessionDep, StaffUser, StateDep
 from serve_app.schemas import ApplicationRead, CandidatesAdd, SkillSpec, TestCreate, TestRead, TestUpdate
 
 router = APIRouter(prefix="/api/tests", tags=["tests"])
@@ -48,9 +48,12 @@ def application_view(application: CandidateApplication) -> ApplicationRead:
 
 
 @router.post("", response_model=TestRead, status_code=status.HTTP_201_CREATED)
-async def create_test(body: TestCreate, user: StaffUser, state: StateDep, session: SessionDep) -> TestRead:
+async def create_test(
+    body: TestCreate, user: StaffUser, actor: ActorDep, state: StateDep, session: SessionDep
+) -> TestRead:
     _check_generator_covers(state.questions, body.generator, body.skills)
     test = await catalog.create_test(session, body.model_dump(), created_by=user)
+    audit.record(session, actor, AuditAction.TEST_CREATED, "test", test.id, definition=body.model_dump(mode="json"))
     return test_view(test)
 
 
@@ -66,14 +69,21 @@ async def read_test(test_id: IdInPath, _: StaffUser, session: SessionDep) -> Tes
 
 @router.patch("/{test_id}", response_model=TestRead)
 async def update_test(
-    test_id: IdInPath, body: TestUpdate, _: StaffUser, state: StateDep, session: SessionDep
+    test_id: IdInPath, body: TestUpdate, _: StaffUser, actor: ActorDep, state: StateDep, session: SessionDep
 ) -> TestRead:
     test = await catalog.get_test(session, test_id)
+    status_before = test.status
     changes = body.model_dump(exclude_unset=True)
     generator = body.generator or test.generator
     skills = body.skills or [SkillSpec.model_validate(skill) for skill in test.skills]
     _check_generator_covers(state.questions, generator, skills)
     test = await catalog.update_test(session, test, changes, now=datetime.now(UTC))
+    fields = body.model_dump(mode="json", exclude_unset=True, exclude={"status"})
+    if fields:
+        audit.record(session, actor, AuditAction.TEST_UPDATED, "test", test.id, changes=fields)
+    if test.status is not status_before:
+        action = AuditAction.TEST_PUBLISHED if test.status is TestStatus.PUBLISHED else AuditAction.TEST_CLOSED
+        audit.record(session, actor, action, "test", test.id, status_before=status_before.value)
     return test_view(test)
 
 
@@ -82,16 +92,38 @@ async def add_candidates(
     test_id: IdInPath,
     body: CandidatesAdd,
     _: StaffUser,
+    actor: ActorDep,
     session: SessionDep,
     state: StateDep,
     after_commit: BackgroundTasks,
 ) -> list[ApplicationRead]:
     test = await catalog.get_test(session, test_id)
-    applications = await catalog.add_candidates(session, test, body.user_ids, body.extra_time_minutes)
+    added = await catalog.add_candidates(session, test, body.user_ids, body.extra_time_minutes)
+    minutes = body.extra_time_minutes
+    if added.invited:
+        audit.record(
+            session,
+            actor,
+            AuditAction.CANDIDATES_INVITED,
+            "test",
+            test.id,
+            user_ids=added.invited,
+            extra_time_minutes=minutes,
+        )
+    if added.new_extra_time:
+        audit.record(
+            session,
+            actor,
+            AuditAction.EXTRA_TIME_GRANTED,
+            "test",
+            test.id,
+            user_ids=added.new_extra_time,
+            extra_time_minutes=minutes,
+        )
     # Extra time moves the deadlines of attempts in progress: their live sessions hear of it once stored.
     for attempt_id, deadline in await catalog.deadlines_in_progress(session, test.id, body.user_ids):
         after_commit.add_task(state.registry.set_deadline.remote, attempt_id, deadline)
-    return [application_view(application) for application in applications]
+    return [application_view(application) for application in added.applications]
 
 
 @router.get("/{test_id}/candidates", response_model=list[ApplicationRead])

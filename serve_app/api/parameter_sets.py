@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
-from persistence import catalog, parameter_sets
+from domain.enums import AuditAction
+from persistence import audit, catalog, parameter_sets
 from persistence.models import ParameterSet
-from serve_app.dependencies import AdminUser, IdInPath, SessionDep, StaffUser
+from serve_app.dependencies import ActorDep, AdminUser, IdInPath, SessionDep, StaffUser
 from serve_app.schemas import CalibratedItemRead, ParameterSetCreate, ParameterSetDetail, ParameterSetRead
 
 router = APIRouter(prefix="/api/parameter-sets", tags=["calibration"])
@@ -32,11 +33,21 @@ def set_detail(parameter_set: ParameterSet) -> ParameterSetDetail:
 
 
 @router.post("", response_model=ParameterSetDetail, status_code=status.HTTP_201_CREATED)
-async def calibrate_tests(body: ParameterSetCreate, admin: AdminUser, session: SessionDep) -> ParameterSetDetail:
+async def calibrate_tests(
+    body: ParameterSetCreate, admin: AdminUser, actor: ActorDep, session: SessionDep
+) -> ParameterSetDetail:
     for test_id in body.test_ids:
         await catalog.get_test(session, test_id)  # 404 for a test that does not exist
     created, _ = await parameter_sets.calibrate_tests(
         session, sorted(set(body.test_ids)), body.model, body.anchored_to_active, admin.id, body.note
+    )
+    audit.record(
+        session,
+        actor,
+        AuditAction.PARAMETER_SET_CREATED,
+        "parameter_set",
+        created.id,
+        request=body.model_dump(mode="json"),
     )
     return set_detail(await parameter_sets.get_set(session, created.id))
 
@@ -52,7 +63,8 @@ async def read_set(set_id: IdInPath, _: StaffUser, session: SessionDep) -> Param
 
 
 @router.post("/{set_id}/activate", response_model=ParameterSetDetail)
-async def activate_set(set_id: IdInPath, admin: AdminUser, session: SessionDep) -> ParameterSetDetail:
+async def activate_set(set_id: IdInPath, admin: AdminUser, actor: ActorDep, session: SessionDep) -> ParameterSetDetail:
     """Attempts that start from now are scored with this set; attempts already running keep theirs."""
     activated = await parameter_sets.activate(session, set_id, admin.id, datetime.now(UTC))
+    audit.record(session, actor, AuditAction.PARAMETER_SET_ACTIVATED, "parameter_set", activated.id)
     return set_detail(activated)

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter, BackgroundTasks, status
 
-from domain.enums import Role
-from persistence import users
+from domain.enums import AuditAction, Role
+from persistence import audit, users
 from persistence.models import User
-from serve_app.dependencies import AdminUser, CurrentUser, IdInPath, SessionDep, StaffUser, StateDep
+from serve_app.dependencies import ActorDep, AdminUser, CurrentUser, IdInPath, SessionDep, StaffUser, StateDep
 from serve_app.revocations import announce_after_commit
 from serve_app.schemas import UserCreate, UserRead, UserUpdate
 
@@ -13,10 +13,12 @@ router = APIRouter(prefix="/api", tags=["users"])
 
 
 @router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
-async def create_user(body: UserCreate, _: AdminUser, session: SessionDep) -> User:
-    return await users.create_user(
+async def create_user(body: UserCreate, _: AdminUser, actor: ActorDep, session: SessionDep) -> User:
+    user = await users.create_user(
         session, email=str(body.email), password=body.password, full_name=body.full_name, role=body.role
     )
+    audit.record(session, actor, AuditAction.USER_CREATED, "user", user.id, email=user.email, role=user.role.value)
+    return user
 
 
 @router.get("/users", response_model=list[UserRead])
@@ -39,6 +41,7 @@ async def update_user(
     user_id: IdInPath,
     body: UserUpdate,
     admin: AdminUser,
+    actor: ActorDep,
     session: SessionDep,
     state: StateDep,
     after_commit: BackgroundTasks,
@@ -46,8 +49,16 @@ async def update_user(
     """Rename, reset the password, change the role, or disable/enable an account; a new password, a new
     role or a disable revokes the user's tokens, and their open sockets close."""
     user = await users.get_user(session, user_id)
-    generation = user.token_generation
+    generation, was_active = user.token_generation, user.is_active
     user = await users.update_user(session, user, body.model_dump(exclude_unset=True), acting=admin)
+    changed = body.model_dump(mode="json", exclude_unset=True, exclude={"password", "is_active"})
+    if body.password is not None:
+        changed["password"] = "changed"  # never its value
+    if changed:
+        audit.record(session, actor, AuditAction.USER_UPDATED, "user", user.id, email=user.email, changes=changed)
+    if user.is_active != was_active:
+        action = AuditAction.USER_ENABLED if user.is_active else AuditAction.USER_DISABLED
+        audit.record(session, actor, action, "user", user.id, email=user.email)
     if user.token_generation != generation:
         announce_after_commit(after_commit, state.registry, user)
     return user

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from adaptive.calibration import DIFFICULTY_TO_B
 from config.settings import Settings
+from domain.enums import AuditAction
+from persistence.models import AuditEvent, Test
 from persistence.models import Item as ItemRow
-from persistence.models import Test
 from serve_app.tokens import TokenService
 
 ASSESS = str(Path(sys.executable).with_name("assess"))
@@ -57,7 +58,7 @@ def test_bank_check_passes_and_prints_the_table() -> None:
 def test_upgrade_demo_and_token(cli_env: dict[str, str]) -> None:
     upgraded = assess(cli_env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
-    assert "Schema at revision 0004" in upgraded.stdout
+    assert "Schema at revision 0005" in upgraded.stdout
     assert "Item bank synced: 220 new" in upgraded.stdout or "new" in upgraded.stdout
     stored = asyncio.run(
         execute_sql(cli_env["ASSESS_DATABASE_URL"], select(func.count()).where(ItemRow.irt_b.is_not(None)))
@@ -321,6 +322,18 @@ def test_calibrate_stored_responses_and_compute_exposure_control(
         execute_sql(cli_env["ASSESS_DATABASE_URL"], select(Test.exposure).where(Test.id == int(test_id)))
     )
     assert control["target"] == 0.4 and control["rounds"] == 3 and control["k"]
+    logged = asyncio.run(
+        execute_sql(
+            cli_env["ASSESS_DATABASE_URL"],
+            select(func.count()).where(
+                AuditEvent.action == AuditAction.PARAMETER_SET_ACTIVATED,
+                AuditEvent.actor_id.is_(None),
+                AuditEvent.client_address == "cli",
+                AuditEvent.actor_email.endswith("(assess CLI)"),
+            ),
+        )
+    )
+    assert logged == 1, "the operator's activation is on the audit log"
 
 
 @pytest.mark.parametrize(

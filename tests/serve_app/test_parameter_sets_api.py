@@ -90,6 +90,16 @@ def test_calibrate_review_and_activate_a_parameter_set(calibration_server) -> No
     admin.post(f"/api/parameter-sets/{anchored['id']}/activate")
     statuses = {entry["id"]: entry["status"] for entry in admin.get("/api/parameter-sets").json()}
     assert (statuses[draft["id"]], statuses[anchored["id"]]) == ("retired", "active")
+    logged = [
+        (event["action"], event["target_id"], event["actor_email"])
+        for event in reversed(admin.get("/api/audit").json())
+        if event["target_type"] == "parameter_set"
+    ]
+    assert logged == [
+        (action, set_id, ADMIN_EMAIL)
+        for set_id in (draft["id"], anchored["id"])
+        for action in ("parameter_set.created", "parameter_set.activated")
+    ]
 
     # The attempt that starts now is scored with the active set, and says so in the results.
     async def start() -> int | None:
