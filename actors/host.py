@@ -30,10 +30,12 @@ import ray
 
 from actors.activity_feed import Watched, activity_events
 from actors.batches import Batches
+from actors.item_timings import ItemTimings
 from actors.session import AssessmentSession, SessionContext, SessionExpired
 from actors.step_batches import StepBatches
 from config.heap import settle_after_startup
 from config.logs import configure_logging
+from domain.answer_timing import is_fast
 from domain.errors import Refused
 from generation.endpoint import ModelEndpoint
 from generation.prefetch import Prefetcher
@@ -148,6 +150,7 @@ class SessionHost:
         self._watched = watched or Watched()
         self._activity_buffer: deque[dict[str, Any]] = deque(maxlen=ACTIVITY_BUFFER)
         self._activity_flusher: asyncio.Task[None] | None = None
+        self._item_timings = ItemTimings()
         self._context: SessionContext | None = None
         self._opening = asyncio.Lock()
         self._in_progress = MessagesInProgress()
@@ -227,6 +230,31 @@ class SessionHost:
         """`submit` for the answers an ingress replica relays together (serve_app.host_answers): they run
         concurrently, so they share the steps' batches; each gets its own frames or its own error."""
         return await asyncio.gather(*(self.submit(*call) for call in calls), return_exceptions=True)
+
+    async def integrity_event(
+        self,
+        attempt_id: int,
+        connection_id: str,
+        kind: str,
+        occurred_at: datetime | None,
+        detail: str | None,
+        request_id: str | None = None,
+    ) -> list[str]:
+        """Store a signal from the candidate's client (nothing is sent back unless it is refused) and show it
+        on the monitors watching the test."""
+        with self._in_progress.handling():
+            attachment = self._attachments.get(attempt_id)
+            if attachment is not None and attachment.connection_id != connection_id:
+                return [TAKEN_OVER]
+            session = await self._session(attempt_id)
+            try:
+                noted = await session.note_integrity(kind, occurred_at, detail)
+            except Refused as error:
+                return self._refused(session, error, request_id)
+            self._buffer_activity(
+                session, [{"event": "integrity_event", "at": datetime.now(UTC), "integrity_kind": kind, **noted}]
+            )
+            return []
 
     async def get_state(self, attempt_id: int) -> str:
         session = await self._session(attempt_id)
@@ -360,10 +388,17 @@ class SessionHost:
         """Buffer what just happened to this attempt (started, answered, completed; all committed by now)
         for the activity feed, if someone watches its test: a batch leaves every `ACTIVITY_FLUSH_S`, so
         recruiters' monitors never slow a candidate down."""
+        events = activity_events(messages)
+        for event in events:
+            if event["event"] == "answered" and session.answer_timing is not None:
+                event["item_id"], event["time_taken_s"] = session.answer_timing  # judged against the item's median
+        self._buffer_activity(session, events)
+
+    def _buffer_activity(self, session: AssessmentSession, events: list[dict[str, Any]]) -> None:
         test_id, user_id = session.owner
         if self._activity is None or not self._watched.includes(test_id):
             return
-        for event in activity_events(messages):
+        for event in events:
             self._activity_buffer.append(
                 {**event, "attempt_id": session.attempt_id, "test_id": test_id, "user_id": user_id}
             )
@@ -379,10 +414,21 @@ class SessionHost:
             return
         batch = list(self._activity_buffer)
         self._activity_buffer.clear()
+        await self._judge_answer_times(batch)
         try:
             await self._activity.publish_activity.remote(batch)
         except ray.exceptions.RayActorError:  # the registry is restarting: a live view, not a record
             logger.warning("activity batch dropped: the registry did not answer", extra={"events": len(batch)})
+
+    async def _judge_answer_times(self, batch: list[dict[str, Any]]) -> None:
+        """Mark each answer in the batch that came far faster than its item's median (the item id, which a
+        monitor has no use for, leaves the event here)."""
+        answers = [event for event in batch if "item_id" in event]
+        timings = {}
+        if answers and self._context is not None:
+            timings = await self._item_timings.of(self._context.database, (event["item_id"] for event in answers))
+        for event in answers:
+            event["fast_answer"] = is_fast(event["time_taken_s"], timings.get(event.pop("item_id")))
 
     def _outbox(self, replica_id: str) -> Outbox:
         return self._outboxes.setdefault(replica_id, Outbox())

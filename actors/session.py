@@ -44,7 +44,7 @@ from graphs.assessment import (
     pretest_positions,
     shown_length,
 )
-from persistence import attempts, catalog, progress
+from persistence import attempts, catalog, integrity, progress
 from persistence.database import Database
 from persistence.models import Attempt, Test
 from questions.source import QuestionSource
@@ -52,6 +52,7 @@ from wire import protocol
 
 # Answers that land within this much of the deadline still count: they left the client in time.
 DEADLINE_GRACE_S = 1.0
+MAX_INTEGRITY_EVENTS = 500  # kept per attempt while its session lives (the ingress also limits their rate)
 STEP_ONLY = ("answer", "response")  # what a graph run carries in and out, not kept between messages
 
 
@@ -84,6 +85,7 @@ class AssessmentSession:
         self.deadline = _now()
         self.owner = (0, 0)  # (test id, user id), read with the state
         self.last_activity = _now()
+        self._integrity_noted = 0
 
     # -- the mailbox -------------------------------------------------------------------------------
 
@@ -127,6 +129,25 @@ class AssessmentSession:
                 return []
             return await self._finish(FinishReason.TIME_EXPIRED)
 
+    async def note_integrity(self, kind: str, occurred_at: datetime | None, detail: str | None) -> dict[str, Any]:
+        """Store an integrity signal the candidate's client reported, against the question on screen. The
+        adaptive state and the score are not touched. Returns the progress the monitor shows beside it."""
+        async with self._mailbox:
+            self._touch()
+            await self._load()
+            phase = self.phase
+            if phase is Phase.NEW:
+                raise Refused("not_started", "start the assessment before reporting integrity events")
+            if phase is Phase.FINISHED:
+                raise Refused("already_completed", "this attempt is already completed")
+            if self._integrity_noted >= MAX_INTEGRITY_EVENTS:
+                raise Refused("rate_limited", f"at most {MAX_INTEGRITY_EVENTS} integrity events are kept per attempt")
+            self._integrity_noted += 1
+            noted = {"answered": self._answered, "score": self._loaded["score"], "question_index": self._answered + 1}
+        async with self._context.database.transaction() as session:
+            integrity.record(session, self.attempt_id, kind, noted["question_index"], occurred_at, detail)
+        return noted
+
     def set_deadline(self, deadline: datetime) -> None:
         """Extra time was granted (the database already holds the new deadline)."""
         self.deadline = deadline
@@ -168,6 +189,11 @@ class AssessmentSession:
     @property
     def finished(self) -> bool:
         return self._state is not None and bool(self._state.get("finished"))
+
+    @property
+    def answer_timing(self) -> tuple[str, float] | None:
+        """The item of the answer just stored and the seconds it took (None before the first answer)."""
+        return self._state.get("answer_timing") if self._state is not None else None
 
     @property
     def remaining_s(self) -> float:

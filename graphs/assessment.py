@@ -114,6 +114,7 @@ class AssessmentState(TypedDict, total=False):
     answer: Answer | None
     response: dict[str, Any] | None
     last_feedback: Feedback | None
+    answer_timing: tuple[str, float] | None  # the item of the answer just graded and the seconds it took
 
 
 class Steps(TypedDict, total=False):
@@ -227,6 +228,7 @@ def build_assessment_graph(
         theta, se = estimate(cat)
         now = clock()
         presented_at = datetime.fromisoformat(pending["presented_at"])
+        time_taken_s = max(0.0, (now - presented_at).total_seconds())
         return {
             **state,
             "cat": cat,
@@ -248,12 +250,13 @@ def build_assessment_graph(
                 "is_correct": is_correct,
                 "presented_at": presented_at,
                 "answered_at": now,
-                "time_taken_s": max(0.0, (now - presented_at).total_seconds()),
+                "time_taken_s": time_taken_s,
                 "theta_before": state["ability"][0],
                 "theta_after": theta,
                 "se_after": se,
                 "pretest": pretest,
             },
+            "answer_timing": (item["id"], time_taken_s),
             "last_feedback": Feedback(
                 question_id=pending["question_id"],
                 correct=is_correct,

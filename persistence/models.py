@@ -336,3 +336,18 @@ class AuditEvent(Base):
     target_id: Mapped[int] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     client_address: Mapped[str] = mapped_column(String(64))
+
+
+class IntegrityEvent(Base):
+    """A signal the candidate's client reported during an attempt (focus lost, page hidden, paste,
+    fullscreen left), at the server's time, against the question on screen. For staff only; never scored."""
+
+    __tablename__ = "integrity_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # wire.protocol.INTEGRITY_KINDS
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the client's own clock, as it said
+    question_index: Mapped[int] = mapped_column(Integer)  # the question on screen (1 = the first)
+    detail: Mapped[str | None] = mapped_column(String(200))

@@ -27,12 +27,17 @@ from domain.errors import Refused
 from serve_app.connection import CloseConnection, ProtocolConnection
 from serve_app.host_answers import RelayedAnswer
 from serve_app.host_events import Follower
+from serve_app.rate_limit import TokenBucket
 from serve_app.schemas import MAX_RECORD_ID
 from serve_app.state import ReplicaState
 from wire import protocol
 
 logger = logging.getLogger(__name__)
 HOST_CALL_RETRIES = 3  # a host that died is replaced by the registry; a few tries ride out a burst of deaths
+# Integrity events a connection may report: 30 a minute on average, 10 at once (a page that loses focus and
+# is hidden together sends two); beyond, `rate_limited` and nothing stored.
+INTEGRITY_EVENTS_PER_S = 0.5
+INTEGRITY_EVENTS_BURST = 10
 REGISTRY_RESTART_PATIENCE_S = 30.0
 
 router = APIRouter()
@@ -48,6 +53,7 @@ class AssessmentConnection(ProtocolConnection):
         self.host_id: str | None = None
         self.host: ActorHandle | None = None
         self.batched_answers = True  # False for a test whose items an LLM writes (see `relay`)
+        self.integrity_events = TokenBucket(INTEGRITY_EVENTS_PER_S, INTEGRITY_EVENTS_BURST)
 
     async def on_connect(self) -> None:
         raw = self.websocket.query_params.get("test_id", "")
@@ -75,6 +81,18 @@ class AssessmentConnection(ProtocolConnection):
                 logger.debug("answer handled", extra=self.log_context())
                 await self.send_all(frames)
                 self.state.metrics.answer_round_trip.observe(time.perf_counter() - received)
+            case protocol.IntegrityEvent(kind=kind, occurred_at=occurred_at, detail=detail, request_id=request_id):
+                if self.attempt_id is None:
+                    raise Refused("not_started", "send start_assessment first")
+                if not self.integrity_events.take():
+                    raise Refused("rate_limited", "too many integrity events; they are limited to 30 a minute")
+                await self.send_all(
+                    await self.call_host(
+                        lambda _, host: host.integrity_event.remote(
+                            self.attempt_id, self.connection_id, kind, occurred_at, detail, request_id
+                        )
+                    )
+                )
             case protocol.GetState():
                 await self.send(await self.current_state())
             case protocol.ChatMessage():

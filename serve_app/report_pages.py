@@ -11,7 +11,7 @@ from html import escape
 
 from domain.enums import FeedbackPolicy
 from domain.feedback import shows_correctness, shows_key
-from serve_app.schemas import CandidateReport, ReportResponse
+from serve_app.schemas import CandidateReport, IntegrityReport, ReportResponse
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d1d1f; }
@@ -124,6 +124,35 @@ def _responses(report: CandidateReport) -> str:
     return "<table>" + "".join(rows) + "</table>"
 
 
+def _integrity(integrity: IntegrityReport) -> str:
+    """Staff only: the client's signals, and the answers far faster than their items' medians."""
+    if not integrity.events and not integrity.fast_answers:
+        return "<p>No integrity signals, and no answer far faster than its item's median.</p>"
+    rows = [_row(["Server time", "Question", "Signal", "Client time", "Detail"], header=True)]
+    rows += [
+        _row(
+            [
+                _text(event.at.isoformat()),
+                str(event.question_index),
+                _text(event.kind),
+                _text(event.client_at.isoformat() if event.client_at else ""),
+                _text(event.detail),
+            ]
+        )
+        for event in integrity.events
+    ]
+    fast = [_row(["Question", "Time (s)", "Item median (s)"], header=True)]
+    fast += [
+        _row([str(answer.question_index), _number(answer.time_taken_s, 1), _number(answer.item_median_s, 1)])
+        for answer in integrity.fast_answers
+    ]
+    return (
+        f"<table>{''.join(rows)}</table>"
+        "<h3>Answers far faster than the item's median</h3>"
+        f"<table>{''.join(fast)}</table>"
+    )
+
+
 def candidate_report_page(report: CandidateReport) -> str:
     title = f"Report: {_text(report.full_name)}, {_text(report.test_title)}"
     return (
@@ -135,5 +164,6 @@ def candidate_report_page(report: CandidateReport) -> str:
         f"<h2>Results per skill</h2>{_skills(report)}"
         f"<h2>Time per question</h2>{_times(report)}"
         f"<h2>Responses</h2>{_responses(report)}"
-        "</body></html>\n"
+        + (f"<h2>Integrity signals</h2>{_integrity(report.integrity)}" if report.integrity is not None else "")
+        + "</body></html>\n"
     )

@@ -314,9 +314,33 @@ class ResponseRead(ReadModel):
     pretest: bool | None = False  # an unscored pretest item (for calibration); null to the candidate
 
 
+class IntegrityEventRead(ReadModel):
+    kind: str
+    at: datetime  # the server's time
+    client_at: datetime | None  # the client's clock, as it reported
+    question_index: int  # the question on screen (1 = the first)
+    detail: str | None
+
+
+class FastAnswer(BaseModel):
+    question_index: int
+    time_taken_s: float
+    item_median_s: float  # over the item's most recent responses, every candidate's
+
+
+class IntegrityReport(BaseModel):
+    """For staff: what the candidate's client reported during the attempt, and the answers far faster than
+    their items' medians. Never part of the score."""
+
+    events: list[IntegrityEventRead]
+    counts: dict[str, int]  # events by kind
+    fast_answers: list[FastAnswer]
+
+
 class AttemptReport(AttemptSummary):
     test_title: str
     responses: list[ResponseRead]
+    integrity: IntegrityReport | None = None  # staff only: null to the candidate
 
 
 class ReportResponse(ResponseRead):
@@ -347,6 +371,7 @@ class CandidateReport(AttemptSummary):
     skills: list[SkillResult]
     time: TimeSummary
     responses: list[ReportResponse]
+    integrity: IntegrityReport | None = None  # staff only: null to the candidate
 
 
 class OptionAnalysis(BaseModel):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from domain.errors import Refused
 from domain.text_rules import refuse_nul
@@ -87,10 +87,29 @@ class ChatMessage(ClientMessage):
     request_id: RequestId | None = None
 
 
+# What a candidate's client may report as it happens (v1.1): the window lost or regained focus, the page was
+# hidden or shown again, text was pasted, fullscreen was left. Stored for staff; never scored.
+IntegrityKind = Literal["focus_lost", "focus_returned", "page_hidden", "page_visible", "paste", "fullscreen_exit"]
+INTEGRITY_KINDS: tuple[str, ...] = get_args(IntegrityKind)
+
+
+class IntegrityEvent(ClientMessage):
+    """An integrity signal from the candidate's client (v1.1), during an attempt on /ws/assessment. No
+    reply unless refused (`not_started`, `already_completed`, `rate_limited`, `invalid_message`)."""
+
+    type: Literal["integrity_event"]
+    kind: IntegrityKind
+    occurred_at: AwareDatetime | None = None  # the client's clock, kept beside the server's
+    detail: Annotated[str, Field(max_length=200)] | None = None
+    request_id: RequestId | None = None
+
+
 AnyClientMessage = Annotated[
-    StartAssessment | SubmitAnswer | GetState | Heartbeat | ChatMessage, Field(discriminator="type")
+    StartAssessment | SubmitAnswer | GetState | Heartbeat | ChatMessage | IntegrityEvent, Field(discriminator="type")
 ]
-CLIENT_TYPES = frozenset({"start_assessment", "submit_answer", "get_state", "heartbeat", "chat_message"})
+CLIENT_TYPES = frozenset(
+    {"start_assessment", "submit_answer", "get_state", "heartbeat", "chat_message", "integrity_event"}
+)
 _CLIENT_MESSAGE = TypeAdapter(AnyClientMessage)
 
 
@@ -217,7 +236,7 @@ class MonitorEvent(ServerMessage):
     """What a recruiter's `/ws/monitor` receives as candidates start, answer and finish (after commit)."""
 
     type: Literal["monitor_event"] = "monitor_event"
-    event: Literal["attempt_started", "answered", "attempt_completed"]
+    event: Literal["attempt_started", "answered", "attempt_completed", "integrity_event"]
     sequence: int
     at: datetime
     test_id: int
@@ -229,6 +248,11 @@ class MonitorEvent(ServerMessage):
     correct: bool | None = None
     reason: str | None = None
     percentage: float | None = None
+    # v1.1: `answered` events carry the answer's time and whether it was far faster than the item's median
+    # (null: too few responses to tell); `integrity_event` events carry the client's signal.
+    time_taken_s: float | None = None
+    fast_answer: bool | None = None
+    integrity_kind: str | None = None
 
 
 class Error(ServerMessage):

@@ -18,6 +18,7 @@ from serve_app.candidate_views import as_seen_by, refuse_running_report
 from serve_app.decisions import Verdict, scored_test, skills_of, verdict
 from serve_app.dependencies import CurrentUser, IdInPath, SessionDep, StaffUser, StateDep
 from serve_app.histogram_svg import score_histogram_svg
+from serve_app.integrity_report import integrity_report
 from serve_app.report_pages import candidate_report_page
 from serve_app.responses_csv import responses_csv
 from serve_app.schemas import (
@@ -105,7 +106,8 @@ async def attempt_report(
     summary = attempt_summary(attempt, candidate, len(attempt.responses), verdict(scored, attempt))
     responses = [ResponseRead.model_validate(response) for response in attempt.responses]
     fields, seen = as_seen_by(user, test, summary, responses)
-    return AttemptReport(**fields, test_title=test.title, responses=seen)
+    integrity = await integrity_report(user, session, attempt.id, attempt.responses)
+    return AttemptReport(**fields, test_title=test.title, responses=seen, integrity=integrity)
 
 
 async def candidate_report(
@@ -136,6 +138,7 @@ async def candidate_report(
         ],
         time=TimeSummary(total_s=time.total_s, mean_s=time.mean_s, per_question_s=list(time.per_question_s)),
         responses=responses,
+        integrity=await integrity_report(user, session, attempt.id, answers),
     )
 
 

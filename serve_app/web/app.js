@@ -22,6 +22,9 @@ const REASONS = {
   abandoned: "The attempt was closed without being finished.",
 };
 const WINDOWS = { open: "Open now", not_open: "Not open yet", closed: "Closed" };
+// Integrity signals seen while the socket is down wait for it, this many at most.
+const INTEGRITY_QUEUE_MAX = 20;
+const INTEGRITY_REQUEST = "integrity";
 
 const $ = (id) => document.getElementById(id);
 
@@ -46,6 +49,8 @@ const state = {
   awaitingFeedback: false,
   pending: null, // the question or result that follows the feedback on screen, shown on "Next"
   completed: false,
+  attemptRunning: false, // between assessment_started and the end: when integrity signals are reported
+  integrityQueue: [],
 };
 
 // -- helpers -------------------------------------------------------------------------------------------
@@ -240,6 +245,7 @@ async function signIn(event) {
 }
 
 function signOut(message) {
+  state.attemptRunning = false;
   closeSocket();
   stopTimers();
   setToken(null);
@@ -326,6 +332,8 @@ function resetAssessment() {
   state.pending = null;
   state.awaitingFeedback = false;
   state.completed = false;
+  state.attemptRunning = false;
+  state.integrityQueue = [];
   state.deadlineMs = null;
   state.lastError = null;
   state.reconnectTry = 0;
@@ -382,9 +390,9 @@ function send(message) {
   return true;
 }
 
-function requestId() {
+function requestId(prefix = "web") {
   state.requestSeq += 1;
-  return `web-${state.requestSeq}`;
+  return `${prefix}-${state.requestSeq}`;
 }
 
 function setConnectionStatus(text) {
@@ -432,6 +440,7 @@ function scheduleReconnect() {
 }
 
 async function leaveAssessment(message) {
+  state.attemptRunning = false;
   closeSocket();
   stopTimers();
   setTestId(null);
@@ -471,6 +480,7 @@ function receive(raw) {
       break;
     case "assessment_completed":
       state.completed = true;
+      state.attemptRunning = false;
       setTestId(null);
       closeSocket();
       if (state.awaitingFeedback || !$("feedback").hidden) queue(frame);
@@ -480,7 +490,8 @@ function receive(raw) {
       state.clockOffsetMs = parseTime(frame.server_time) - Date.now();
       break;
     case "error":
-      failed(frame);
+      // A refused integrity signal (the attempt just ended, too many at once) changes nothing on screen.
+      if (!frame.request_id?.startsWith(`${INTEGRITY_REQUEST}-`)) failed(frame);
       break;
     default:
       break; // unknown types are ignored, as the protocol asks of clients too
@@ -497,6 +508,8 @@ function started(frame) {
   state.announced = new Set(ANNOUNCE_AT_S.filter((at) => at >= remaining));
   startTicker();
   if (frame.resumed) announce(`Resumed: ${frame.answered} answered, ${spokenDuration(remaining)}.`);
+  state.attemptRunning = true;
+  flushIntegrity();
 }
 
 /** A frame that states the time remaining fixes the server's "now" (deadline minus remaining). */
@@ -748,6 +761,42 @@ function onKey(event) {
   }
 }
 
+// -- integrity signals ---------------------------------------------------------------------------------
+
+/** What the page sees happen while an attempt runs (protocol v1.1 `integrity_event`): focus lost and
+ * regained, the page hidden and shown, a paste (its length only, never its text), fullscreen left. Staff
+ * see them in the report and the live monitor with the server's time; they never change the score. */
+function reportIntegrity(kind, detail) {
+  if (!state.attemptRunning) return;
+  const message = {
+    type: "integrity_event",
+    kind,
+    occurred_at: new Date(serverNow()).toISOString(),
+    request_id: requestId(INTEGRITY_REQUEST),
+  };
+  if (detail) message.detail = detail;
+  if (!send(message) && state.integrityQueue.length < INTEGRITY_QUEUE_MAX) state.integrityQueue.push(message);
+}
+
+function flushIntegrity() {
+  while (state.integrityQueue.length && send(state.integrityQueue[0])) state.integrityQueue.shift();
+}
+
+function watchIntegrity() {
+  window.addEventListener("blur", () => reportIntegrity("focus_lost"));
+  window.addEventListener("focus", () => reportIntegrity("focus_returned"));
+  document.addEventListener("visibilitychange", () =>
+    reportIntegrity(document.visibilityState === "hidden" ? "page_hidden" : "page_visible"),
+  );
+  document.addEventListener("paste", (event) => {
+    const pasted = event.clipboardData?.getData("text") ?? "";
+    reportIntegrity("paste", `${pasted.length} characters`);
+  });
+  document.addEventListener("fullscreenchange", () => {
+    if (!document.fullscreenElement) reportIntegrity("fullscreen_exit");
+  });
+}
+
 // -- start ---------------------------------------------------------------------------------------------
 
 function boot() {
@@ -765,6 +814,7 @@ function boot() {
     showTests();
   });
   document.addEventListener("keydown", onKey);
+  watchIntegrity();
   // A page being left (reload, navigation) must not read its socket's close as a lost connection.
   window.addEventListener("pagehide", () => {
     state.completed = true;

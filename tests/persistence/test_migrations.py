@@ -24,6 +24,7 @@ TABLES = {
     "parameter_sets",
     "item_parameters",
     "audit_events",
+    "integrity_events",
 }
 
 

@@ -410,3 +410,70 @@ def test_a_test_that_keeps_its_keys_shows_only_that_each_answer_was_recorded(  #
     )
     assert [frame["score"] for frame in frames if frame["type"] == "progress_update"] == [None, None]
     assert console.page_errors() == []
+
+
+# What a page does to report each signal, as the browser fires its events.
+SIGNALS = {
+    "focus_lost": "window.dispatchEvent(new Event('blur'))",
+    "focus_returned": "window.dispatchEvent(new Event('focus'))",
+    "page_hidden": """
+        Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+        document.dispatchEvent(new Event('visibilitychange'));""",
+    "page_visible": """
+        Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true});
+        document.dispatchEvent(new Event('visibilitychange'));""",
+    "paste": """
+        const data = new DataTransfer();
+        data.setData('text', 'def secret(): pass');
+        document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data}));""",
+    "fullscreen_exit": "document.dispatchEvent(new Event('fullscreenchange'))",
+}
+
+
+def test_the_page_reports_integrity_signals_that_only_staff_see(  # type: ignore[no-untyped-def]
+    server: Server, admin_token: str, make_live_test, phone
+) -> None:
+    """Focus lost and regained, the page hidden and shown, a paste and a fullscreen exit during the test
+    reach the server as integrity_event frames; staff read them back and the candidate never sees them.
+    None is sent before the test starts or after it ends."""
+    page, console = phone
+    sent: list[dict[str, Any]] = []
+    received: list[dict[str, Any]] = []
+
+    def listen(socket: Any) -> None:
+        socket.on("framesent", lambda payload: sent.append(json.loads(payload)))
+        socket.on("framereceived", lambda payload: received.append(json.loads(payload)))
+
+    page.on("websocket", listen)
+    live = make_live_test(max_questions=2, min_questions=2)
+    page.goto(page_url(server))
+    sign_in(page, live.candidate.email, live.candidate.password)
+    page.get_by_role("button", name=re.compile("^Start test")).click()
+    page.evaluate(SIGNALS["focus_lost"])  # the list of tests: no attempt runs yet, nothing is reported
+    question = wait_for_question(page)
+    for script in SIGNALS.values():
+        page.evaluate(script)
+    answer_by_click(page, 1)
+    wait_for_feedback(page)
+    page.locator("#next").click()
+    wait_for_question(page, question)
+    answer_by_click(page, 2)
+    wait_for_feedback(page)
+    page.locator("#next").click()
+    page.get_by_role("heading", name="Your result").wait_for()
+    page.evaluate(SIGNALS["paste"])  # the result: the attempt is over
+    assert page.locator("#alert").is_hidden() or not page.locator("#alert").inner_text()
+
+    signals = [frame for frame in sent if frame["type"] == "integrity_event"]
+    assert [frame["kind"] for frame in signals] == list(SIGNALS)
+    assert signals[4]["detail"] == "18 characters", "a paste's length, never its text"
+    assert not any("secret" in json.dumps(frame) for frame in sent)
+    (attempt_id,) = {frame["attempt_id"] for frame in received if frame["type"] == "assessment_started"}
+    assert not any(frame["type"] == "error" for frame in received), received
+    with server.client(admin_token) as client:
+        report = client.get(f"/api/attempts/{attempt_id}").json()
+    assert [event["kind"] for event in report["integrity"]["events"]] == list(SIGNALS)
+    assert all(event["question_index"] == 1 for event in report["integrity"]["events"])
+    with server.client(live.candidate.token) as client:
+        assert client.get(f"/api/attempts/{attempt_id}").json()["integrity"] is None
+    assert console.page_errors() == []

@@ -1,8 +1,9 @@
-"""audit log: every staff action, append-only
+"""audit log and integrity events: every staff action, append-only; candidates' integrity signals
 
 One row per staff action (who, when, what, on which record, from which client address). The table refuses
 UPDATE and DELETE (and, on PostgreSQL, TRUNCATE) through triggers, so not even a bug in the application,
-or a user of its database role, can rewrite the record.
+or a user of its database role, can rewrite the record. And one row per integrity signal a candidate's
+client reported during an attempt (focus lost, page hidden, paste, fullscreen left).
 
 Revision ID: 0005
 Revises: 0004
@@ -77,8 +78,25 @@ def upgrade() -> None:
             " FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse()"
         )
 
+    op.create_table(
+        "integrity_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("attempt_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("client_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("question_index", sa.Integer(), nullable=False),
+        sa.Column("detail", sa.String(length=200), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["attempt_id"], ["attempts.id"], name=op.f("fk_integrity_events_attempt_id_attempts"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_integrity_events")),
+    )
+    op.create_index(op.f("ix_integrity_events_attempt_id"), "integrity_events", ["attempt_id"])
+
 
 def downgrade() -> None:
+    op.drop_table("integrity_events")
     op.drop_table("audit_events")  # its triggers go with it
     if op.get_bind().dialect.name != "sqlite":
         op.execute("DROP FUNCTION audit_events_refuse()")
