@@ -132,10 +132,14 @@ def run_stored(
                     session, test_ids, model, anchored_to_active, None, note, f"assess calibrate ({getpass.getuser()})"
                 )
                 created = AuditAction.PARAMETER_SET_CREATED
-                audit.record(session, operator, created, "parameter_set", stored.id, test_ids=test_ids, model=model)
+                owner = stored.organization_id
+                audit.record(
+                    session, operator, created, "parameter_set", stored.id, in_organization=owner, test_ids=test_ids
+                )
                 if activate:
                     await parameter_sets.activate(session, stored.id, None, datetime.now(UTC))
-                    audit.record(session, operator, AuditAction.PARAMETER_SET_ACTIVATED, "parameter_set", stored.id)
+                    activated = AuditAction.PARAMETER_SET_ACTIVATED
+                    audit.record(session, operator, activated, "parameter_set", stored.id, in_organization=owner)
                 return stored.id, calibration
         finally:
             await database.dispose()

@@ -109,15 +109,14 @@ def stored_context(database_url: str, definition: Mapping[str, Any], test_id: in
         database = Database(database_url)
         try:
             async with database.transaction() as session:
-                active = await parameter_sets.active_set(session)
-                if test_id is None:
-                    return StoredContext(definition, active, None)
+                if test_id is None:  # the default organization's active set
+                    return StoredContext(definition, await parameter_sets.active_set(session), None)
                 try:
                     test = await catalog.get_test(session, test_id)
                 except NotFound as error:
                     raise ValueError(str(error)) from None
-                stored = catalog.definition_of(test)
-                return StoredContext(stored, active, catalog.exposure_of(test))
+                active = await parameter_sets.active_set(session, test.organization_id)
+                return StoredContext(catalog.definition_of(test), active, catalog.exposure_of(test))
         finally:
             await database.dispose()
 

@@ -74,6 +74,7 @@ class AuditAction(StrEnum):
     USER_ENABLED = "user.enabled"
     PARAMETER_SET_CREATED = "parameter_set.created"
     PARAMETER_SET_ACTIVATED = "parameter_set.activated"
+    ORGANIZATION_CREATED = "organization.created"
 
 
 class FinishReason(StrEnum):

@@ -18,7 +18,7 @@ from domain.scheduling import attempt_deadline, check_can_start_attempt
 from persistence.admissions import of_pairs
 from persistence.database import Database
 from persistence.models import Attempt, CandidateApplication, Response, Test
-from persistence.parameter_sets import active_set_id
+from persistence.parameter_sets import active_set_ids
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ async def _open_together(
         .group_by(Attempt.application_id)
     )
     used: dict[int, int] = {application_id: count for application_id, count in attempts_used}
-    parameter_set_id = await active_set_id(session) if len(active) < len(applications) else None
+    # New attempts are scored with their organization's active set.
+    active_sets = await active_set_ids(session, {test.organization_id for test in tests.values()})
     opened: dict[tuple[int, int], OpenedAttempt | AccessRefused] = {}
     for pair in sorted(pairs):
         test, application = tests.get(pair[0]), applications.get(pair)
@@ -72,7 +73,7 @@ async def _open_together(
         else:
             try:
                 opened[pair] = _new_attempt(
-                    session, test, application, used.get(application.id, 0), now, parameter_set_id
+                    session, test, application, used.get(application.id, 0), now, active_sets.get(test.organization_id)
                 )
             except AccessRefused as refused:
                 opened[pair] = refused

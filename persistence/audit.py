@@ -27,6 +27,7 @@ class Actor:
     user_id: int | None
     email: str
     address: str
+    organization_id: int | None = None  # theirs (None: the operator at the CLI)
 
 
 def operator(login: str) -> Actor:
@@ -36,6 +37,7 @@ def operator(login: str) -> Actor:
 
 @dataclass(frozen=True)
 class EventFilter:
+    organization_id: int  # whose log
     actor_id: int | None = None
     action: AuditAction | None = None
     since: datetime | None = None
@@ -44,11 +46,20 @@ class EventFilter:
 
 
 def record(
-    session: AsyncSession, actor: Actor, action: AuditAction, target_type: str, target_id: int, **details: Any
+    session: AsyncSession,
+    actor: Actor,
+    action: AuditAction,
+    target_type: str,
+    target_id: int,
+    *,
+    in_organization: int | None = None,
+    **details: Any,
 ) -> None:
-    """Add the event to the session's transaction: it is stored if, and only if, the action commits."""
+    """Add the event to the session's transaction: it is stored if, and only if, the action commits. It goes
+    to the log of the organization acted on: `in_organization`, by default the actor's own."""
     session.add(
         AuditEvent(
+            organization_id=in_organization if in_organization is not None else actor.organization_id,
             actor_id=actor.user_id,
             actor_email=actor.email,
             action=action,
@@ -62,7 +73,12 @@ def record(
 
 async def read_events(session: AsyncSession, where: EventFilter, limit: int) -> Sequence[AuditEvent]:
     """Newest first, at most `limit`."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.organization_id == where.organization_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
     if where.actor_id is not None:
         query = query.where(AuditEvent.actor_id == where.actor_id)
     if where.action is not None:

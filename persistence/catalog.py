@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,21 +74,31 @@ def exposure_of(test: Test) -> ExposureControl | None:
 
 
 async def create_test(session: AsyncSession, fields: dict[str, Any], created_by: User) -> Test:
-    test = Test(**fields, status=TestStatus.DRAFT, created_by_id=created_by.id)
+    """A draft of the creator's organization."""
+    test = Test(
+        **fields, status=TestStatus.DRAFT, created_by_id=created_by.id, organization_id=created_by.organization_id
+    )
     session.add(test)
     await session.flush()
     return test
 
 
-async def get_test(session: AsyncSession, test_id: int) -> Test:
+async def get_test(session: AsyncSession, test_id: int, organization_id: int | None = None) -> Test:
+    """The test; with `organization_id`, only one of that organization (another's is not found)."""
     test = await session.get(Test, test_id)
-    if test is None:
+    if test is None or organization_id not in (None, test.organization_id):
         raise NotFound(f"test {test_id} not found")
     return test
 
 
-async def list_tests(session: AsyncSession, status: TestStatus | None = None) -> Sequence[Test]:
-    query = select(Test).order_by(Test.id)
+async def organizations_of(session: AsyncSession, test_ids: Iterable[int]) -> dict[int, int]:
+    """The organization of each of these tests that exists."""
+    rows = await session.execute(select(Test.id, Test.organization_id).where(Test.id.in_(set(test_ids))))
+    return {test_id: organization_id for test_id, organization_id in rows.all()}
+
+
+async def list_tests(session: AsyncSession, organization_id: int, status: TestStatus | None = None) -> Sequence[Test]:
+    query = select(Test).where(Test.organization_id == organization_id).order_by(Test.id)
     if status is not None:
         query = query.where(Test.status == status)
     return (await session.scalars(query)).all()
@@ -143,7 +153,9 @@ async def add_candidates(
     if test.status is TestStatus.CLOSED:
         raise Conflict("cannot add candidates to a closed test")
     wanted = list(dict.fromkeys(user_ids))
-    users = {user.id: user for user in (await session.scalars(select(User).where(User.id.in_(wanted)))).all()}
+    # Another organization's users are no users here: the same error as for ids that do not exist.
+    of_the_test = select(User).where(User.id.in_(wanted), User.organization_id == test.organization_id)
+    users = {user.id: user for user in (await session.scalars(of_the_test)).all()}
     missing = [user_id for user_id in wanted if user_id not in users]
     if missing:
         raise InvalidRequest(f"no such users: {', '.join(map(str, missing))}")

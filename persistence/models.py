@@ -89,10 +89,34 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+DEFAULT_ORGANIZATION_ID = 1  # made by the migration: everything of a deployment that never creates another
+
+
+class Organization(Base):
+    """A hiring team: its staff see and change only its own users, tests, parameter sets and audit log."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _organization() -> Mapped[int]:
+    # The default organization unless given: what the command line, the demo and simulations create lives
+    # there; every REST route names its organization.
+    return mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True, default=DEFAULT_ORGANIZATION_ID
+    )
+
+
 class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = _organization()
+    # The bootstrapped admin (ASSESS_ADMIN_EMAIL): also creates organizations and their first users.
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     email: Mapped[str] = mapped_column(String(320), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
@@ -114,6 +138,7 @@ class Test(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = _organization()
     title: Mapped[str] = mapped_column(String(200))
     job_description: Mapped[str] = mapped_column(Text)
     # The skill graph: [{"name", "weight", "prerequisites": [names]}], validated at the REST edge.
@@ -278,11 +303,12 @@ class ParameterSet(Base):
 
     __tablename__ = "parameter_sets"
     __table_args__ = (
-        # At most one active set: the live pool and the simulator read it.
-        unique_where("uq_parameter_sets_one_active", "status", "status = 'active'"),
+        # At most one active set per organization: its live pool and the simulator read it.
+        unique_where("uq_parameter_sets_one_active", "organization_id", "status = 'active'"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = _organization()
     model: Mapped[str] = mapped_column(String(8))  # 1pl | 2pl | 3pl
     status: Mapped[ParameterSetStatus] = mapped_column(
         _enum(ParameterSetStatus, "parameter_set_status"), default=ParameterSetStatus.DRAFT
@@ -328,6 +354,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the organization acted on
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(Integer, index=True)  # None: the operator, from the CLI
     actor_email: Mapped[str] = mapped_column(String(320))

@@ -24,7 +24,7 @@ from adaptive.calibration import CalibratedSet
 from adaptive.mml import Calibration, Model, Responses, calibrate
 from domain.enums import ParameterSetStatus
 from domain.errors import InvalidRequest, NotFound
-from persistence.models import Attempt, CalibratedItem, ParameterSet, Response
+from persistence.models import DEFAULT_ORGANIZATION_ID, Attempt, CalibratedItem, ParameterSet, Response, Test
 
 MISFIT_RMSD = 0.12  # an item whose RMSD exceeds this is listed for review
 
@@ -79,11 +79,17 @@ def _number(value: float) -> float | None:
 
 
 async def store(
-    session: AsyncSession, calibration: Calibration, source: dict[str, Any], created_by_id: int | None, note: str = ""
+    session: AsyncSession,
+    calibration: Calibration,
+    source: dict[str, Any],
+    created_by_id: int | None,
+    note: str = "",
+    organization_id: int = DEFAULT_ORGANIZATION_ID,
 ) -> ParameterSet:
-    """Keep a calibration as a new draft set."""
+    """Keep a calibration as a new draft set of the organization."""
     misfit = [item for item, rmsd in zip(calibration.item_ids, calibration.rmsd, strict=True) if rmsd > MISFIT_RMSD]
     parameter_set = ParameterSet(
+        organization_id=organization_id,
         model=calibration.model,
         status=ParameterSetStatus.DRAFT,
         source=source,
@@ -120,37 +126,44 @@ async def store(
     return parameter_set
 
 
-async def list_sets(session: AsyncSession) -> list[tuple[ParameterSet, int]]:
-    """Every set, newest first, with its number of items."""
+async def list_sets(session: AsyncSession, organization_id: int) -> list[tuple[ParameterSet, int]]:
+    """Every set of the organization, newest first, with its number of items."""
     counts = (
         select(func.count())
         .where(CalibratedItem.parameter_set_id == ParameterSet.id)
         .correlate(ParameterSet)
         .scalar_subquery()
     )
-    rows = await session.execute(select(ParameterSet, counts).order_by(ParameterSet.id.desc()))
+    rows = await session.execute(
+        select(ParameterSet, counts)
+        .where(ParameterSet.organization_id == organization_id)
+        .order_by(ParameterSet.id.desc())
+    )
     return [(parameter_set, int(count)) for parameter_set, count in rows.all()]
 
 
-async def get_set(session: AsyncSession, set_id: int) -> ParameterSet:
-    """A set with its items."""
+async def get_set(session: AsyncSession, set_id: int, organization_id: int | None = None) -> ParameterSet:
+    """A set with its items; with `organization_id`, only one of that organization (another's is not found)."""
     found = await session.scalar(
         select(ParameterSet).where(ParameterSet.id == set_id).options(selectinload(ParameterSet.items))
     )
-    if found is None:
+    if found is None or organization_id not in (None, found.organization_id):
         raise NotFound(f"parameter set {set_id} not found")
     return found
 
 
 async def activate(session: AsyncSession, set_id: int, user_id: int | None, now: datetime) -> ParameterSet:
-    """Make a reviewed set the active one (the set active before is retired). A retired set may be activated
-    again (a rollback); activating the active set changes nothing."""
+    """Make a reviewed set its organization's active one (the set active there before is retired). A retired
+    set may be activated again (a rollback); activating the active set changes nothing."""
     chosen = await get_set(session, set_id)
     if chosen.status is ParameterSetStatus.ACTIVE:
         return chosen
     await session.execute(
         update(ParameterSet)
-        .where(ParameterSet.status == ParameterSetStatus.ACTIVE)
+        .where(
+            ParameterSet.status == ParameterSetStatus.ACTIVE,
+            ParameterSet.organization_id == chosen.organization_id,
+        )
         .values(status=ParameterSetStatus.RETIRED)
     )
     await session.flush()
@@ -161,11 +174,14 @@ async def activate(session: AsyncSession, set_id: int, user_id: int | None, now:
     return chosen
 
 
-async def active_set_id(session: AsyncSession) -> int | None:
-    found: int | None = await session.scalar(
-        select(ParameterSet.id).where(ParameterSet.status == ParameterSetStatus.ACTIVE)
+async def active_set_ids(session: AsyncSession, organization_ids: Iterable[int]) -> dict[int, int]:
+    """Each organization's active set, for those that have one."""
+    rows = await session.execute(
+        select(ParameterSet.organization_id, ParameterSet.id).where(
+            ParameterSet.status == ParameterSetStatus.ACTIVE, ParameterSet.organization_id.in_(set(organization_ids))
+        )
     )
-    return found
+    return {organization_id: set_id for organization_id, set_id in rows.all()}
 
 
 async def calibrated_sets(session: AsyncSession, set_ids: Iterable[int | None]) -> dict[int, CalibratedSet]:
@@ -190,8 +206,8 @@ async def calibrated_sets(session: AsyncSession, set_ids: Iterable[int | None]) 
     return {set_id: _known[set_id] for set_id in wanted}
 
 
-async def active_set(session: AsyncSession) -> CalibratedSet | None:
-    set_id = await active_set_id(session)
+async def active_set(session: AsyncSession, organization_id: int = DEFAULT_ORGANIZATION_ID) -> CalibratedSet | None:
+    set_id = (await active_set_ids(session, [organization_id])).get(organization_id)
     return None if set_id is None else (await calibrated_sets(session, [set_id]))[set_id]
 
 
@@ -204,15 +220,21 @@ async def calibrate_tests(
     note: str = "",
     made_with: str = "POST /api/parameter-sets",
 ) -> tuple[ParameterSet, Calibration]:
-    """Calibrate the tests' stored responses and keep the result as a draft set. Anchored to the active
-    set, its items stay fixed and the rest are estimated on its scale (fixed-parameter calibration).
+    """Calibrate the tests' stored responses (of one organization) and keep the result as a draft set of
+    that organization. Anchored to its active set, the set's items stay fixed and the rest are estimated on
+    its scale (fixed-parameter calibration).
     `made_with` records how it was asked for (the route, or the command and the operating-system user). The
     estimation runs in a worker thread: it takes seconds for a large test and must not hold an event loop."""
+    organizations = set((await session.scalars(select(Test.organization_id).where(Test.id.in_(test_ids)))).all())
+    if len(organizations) > 1:
+        raise InvalidRequest("a parameter set is calibrated from the tests of one organization")
+    organization_id = organizations.pop() if organizations else DEFAULT_ORGANIZATION_ID
     source = await stored_responses(session, test_ids)
     if not source.rows:
         raise InvalidRequest("these tests have no stored responses to calibrate from")
-    active = await active_set(session) if anchored_to_active else None
+    active = await active_set(session, organization_id) if anchored_to_active else None
     anchors = dict(active.values) if active else {}
     calibration = await asyncio.to_thread(calibrate, Responses.of(source.rows), model, anchors)
     description = {**source.description, "anchored_to": active.id if active else None, "made_with": made_with}
-    return await store(session, calibration, description, created_by_id, note), calibration
+    stored = await store(session, calibration, description, created_by_id, note, organization_id)
+    return stored, calibration

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import Role
 from domain.errors import AuthenticationFailed, Conflict, NotFound
 from persistence.database import Database
-from persistence.models import User
+from persistence.models import DEFAULT_ORGANIZATION_ID, User
 from persistence.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -20,12 +20,21 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def create_user(session: AsyncSession, *, email: str, password: str, full_name: str, role: Role) -> User:
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    role: Role,
+    organization_id: int = DEFAULT_ORGANIZATION_ID,
+) -> User:
     user = User(
         email=normalize_email(email),
         full_name=full_name.strip(),
         role=role,
         password_hash=await hash_password(password),
+        organization_id=organization_id,
     )
     session.add(user)
     try:
@@ -35,9 +44,10 @@ async def create_user(session: AsyncSession, *, email: str, password: str, full_
     return user
 
 
-async def get_user(session: AsyncSession, user_id: int) -> User:
+async def get_user(session: AsyncSession, user_id: int, organization_id: int | None = None) -> User:
+    """The user; with `organization_id`, only one of that organization (another's is not found)."""
     user = await session.get(User, user_id)
-    if user is None:
+    if user is None or organization_id not in (None, user.organization_id):
         raise NotFound(f"user {user_id} not found")
     return user
 
@@ -46,11 +56,17 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
-async def list_users(session: AsyncSession, role: Role | None = None) -> Sequence[User]:
-    query = select(User).order_by(User.id)
+async def list_users(session: AsyncSession, organization_id: int, role: Role | None = None) -> Sequence[User]:
+    query = select(User).where(User.organization_id == organization_id).order_by(User.id)
     if role is not None:
         query = query.where(User.role == role)
     return (await session.scalars(query)).all()
+
+
+async def of_organization(session: AsyncSession, user_ids: Iterable[int], organization_id: int) -> set[int]:
+    """Those of these users that belong to the organization."""
+    query = select(User.id).where(User.id.in_(set(user_ids)), User.organization_id == organization_id)
+    return set((await session.scalars(query)).all())
 
 
 async def authenticate(database: Database, email: str, password: str) -> User:
@@ -90,8 +106,11 @@ async def update_user(session: AsyncSession, user: User, changes: dict[str, Any]
 
 
 async def ensure_admin(session: AsyncSession, *, email: str, password: str) -> User:
-    """Create the bootstrap admin once; an existing account with that email is left as it is."""
-    existing = await find_user_by_email(session, email)
-    if existing is not None:
-        return existing
-    return await create_user(session, email=email, password=password, full_name="Administrator", role=Role.ADMIN)
+    """Create the bootstrap admin once (in the default organization), and mark it the operator; an existing
+    account with that email keeps its password and name."""
+    admin = await find_user_by_email(session, email)
+    if admin is None:
+        admin = await create_user(session, email=email, password=password, full_name="Administrator", role=Role.ADMIN)
+    admin.is_operator = True
+    await session.flush()
+    return admin

@@ -22,6 +22,7 @@ from serve_app.api import (
     auth,
     candidate,
     operations,
+    organizations,
     parameter_sets,
     results,
     skills,
@@ -68,7 +69,10 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.replica = state
     install_error_handlers(app)
-    rest = (auth, users_api, assessments, skills, candidate, results, parameter_sets, audit, operations, analytics, web)
+    rest = (
+        auth, users_api, organizations, assessments, skills, candidate, results, parameter_sets, audit, operations,
+        analytics, web,
+    )  # fmt: skip
     for module in (*rest, live, chat, monitor):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit)

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Role
 from domain.errors import AuthenticationFailed, PermissionDenied
+from persistence import catalog, parameter_sets, users
 from persistence.audit import Actor
-from persistence.models import User
+from persistence.models import ParameterSet, Test, User
 from serve_app.client_address import client_address
 from serve_app.schemas import MAX_RECORD_ID
 from serve_app.state import ReplicaState
@@ -64,8 +65,8 @@ def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
 
 
 def get_actor(request: Request, state: StateDep, user: CurrentUser) -> Actor:
-    """Who is acting, for the audit log: the user and their client's address."""
-    return Actor(user.id, user.email, client_address(request, state.settings.trusted_proxies))
+    """Who is acting, for the audit log: the user, their organization and their client's address."""
+    return Actor(user.id, user.email, client_address(request, state.settings.trusted_proxies), user.organization_id)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
@@ -73,3 +74,32 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
 StaffUser = Annotated[User, Depends(require_roles(Role.ADMIN, Role.RECRUITER))]
 CandidateUser = Annotated[User, Depends(require_roles(Role.CANDIDATE))]
+
+
+async def get_operator(admin: AdminUser) -> User:
+    if not admin.is_operator:
+        raise PermissionDenied("only the operator (the bootstrapped admin) may do this")
+    return admin
+
+
+OperatorUser = Annotated[User, Depends(get_operator)]
+
+# Records named in a path, of the staff member's own organization: another organization's are not found
+# (404, as for an id that names nothing), so no route tells one organization what another holds.
+
+
+async def own_test(test_id: IdInPath, staff: StaffUser, session: SessionDep) -> Test:
+    return await catalog.get_test(session, test_id, staff.organization_id)
+
+
+async def own_user(user_id: IdInPath, staff: StaffUser, session: SessionDep) -> User:
+    return await users.get_user(session, user_id, staff.organization_id)
+
+
+async def own_parameter_set(set_id: IdInPath, staff: StaffUser, session: SessionDep) -> ParameterSet:
+    return await parameter_sets.get_set(session, set_id, staff.organization_id)
+
+
+OwnTest = Annotated[Test, Depends(own_test)]
+OwnUser = Annotated[User, Depends(own_user)]
+OwnParameterSet = Annotated[ParameterSet, Depends(own_parameter_set)]

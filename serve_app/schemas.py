@@ -54,6 +54,16 @@ class UserCreate(RequestBody):
     password: Password
     full_name: Name
     role: Role
+    organization_id: RecordId | None = None  # the operator's choice only; everyone else creates in their own
+
+
+class OrganizationCreate(RequestBody):
+    name: Name
+
+
+class OrganizationRead(ReadModel):
+    id: int
+    name: str
 
 
 class UserUpdate(RequestBody):
@@ -74,6 +84,7 @@ class UserUpdate(RequestBody):
 
 class AuditEventRead(ReadModel):
     id: int
+    organization_id: int | None
     at: datetime
     actor_id: int | None  # null: the operator, at the command line
     actor_email: str
@@ -91,6 +102,7 @@ class UserRead(ReadModel):
     role: Role
     is_active: bool
     created_at: datetime
+    organization_id: int
 
 
 class SkillSpec(RequestBody):

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from persistence import catalog
+from persistence import users
 from persistence.live_analytics import live_figures
-from serve_app.dependencies import AdminUser, IdInPath, SessionDep, StaffUser, StateDep
+from serve_app.dependencies import AdminUser, OwnTest, SessionDep, StateDep
 from serve_app.schemas import RecordId
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -68,24 +68,29 @@ async def cluster_connections(state: StateDep) -> list[ConnectionRead]:
 @router.get("/connections", response_model=list[ConnectionRead])
 async def connections(
     state: StateDep,
-    _: AdminUser,
+    admin: AdminUser,
+    session: SessionDep,
     test_id: Annotated[RecordId | None, Query(description="only connections about this test")] = None,
     endpoint: Literal["assessment", "chat", "monitor"] | None = None,
 ) -> list[ConnectionRead]:
+    """The open connections of the admin's organization's users."""
     rows = await cluster_connections(state)
+    ours = await users.of_organization(session, {row.user_id for row in rows}, admin.organization_id)
     return sorted(
         (
             row
             for row in rows
-            if (test_id is None or row.test_id == test_id) and (endpoint is None or row.endpoint == endpoint)
+            if row.user_id in ours
+            and (test_id is None or row.test_id == test_id)
+            and (endpoint is None or row.endpoint == endpoint)
         ),
         key=lambda row: (row.test_id or 0, row.user_id, row.opened_at),
     )
 
 
 @router.get("/tests/{test_id}/live", response_model=TestLive)
-async def test_live(test_id: IdInPath, state: StateDep, _: StaffUser, session: SessionDep) -> TestLive:
-    await catalog.get_test(session, test_id)
+async def test_live(test: OwnTest, state: StateDep, session: SessionDep) -> TestLive:
+    test_id = test.id
     figures = await live_figures(session, test_id)
     connected = sum(row.endpoint == "assessment" and row.test_id == test_id for row in await cluster_connections(state))
     return TestLive(

@@ -10,7 +10,7 @@ from domain.skill_graph import blueprint, skill_nodes
 from persistence import audit, catalog
 from persistence.models import CandidateApplication, Test
 from questions.source import QuestionSource
-from serve_app.dependencies import ActorDep, IdInPath, SessionDep, StaffUser, StateDep
+from serve_app.dependencies import ActorDep, OwnTest, SessionDep, StaffUser, StateDep
 from serve_app.schemas import ApplicationRead, CandidatesAdd, SkillSpec, TestCreate, TestRead, TestUpdate
 
 router = APIRouter(prefix="/api/tests", tags=["tests"])
@@ -58,20 +58,19 @@ async def create_test(
 
 
 @router.get("", response_model=list[TestRead])
-async def list_tests(_: StaffUser, session: SessionDep, status: TestStatus | None = None) -> list[TestRead]:
-    return [test_view(test) for test in await catalog.list_tests(session, status)]
+async def list_tests(staff: StaffUser, session: SessionDep, status: TestStatus | None = None) -> list[TestRead]:
+    return [test_view(test) for test in await catalog.list_tests(session, staff.organization_id, status)]
 
 
 @router.get("/{test_id}", response_model=TestRead)
-async def read_test(test_id: IdInPath, _: StaffUser, session: SessionDep) -> TestRead:
-    return test_view(await catalog.get_test(session, test_id))
+async def read_test(test: OwnTest) -> TestRead:
+    return test_view(test)
 
 
 @router.patch("/{test_id}", response_model=TestRead)
 async def update_test(
-    test_id: IdInPath, body: TestUpdate, _: StaffUser, actor: ActorDep, state: StateDep, session: SessionDep
+    test: OwnTest, body: TestUpdate, actor: ActorDep, state: StateDep, session: SessionDep
 ) -> TestRead:
-    test = await catalog.get_test(session, test_id)
     status_before = test.status
     changes = body.model_dump(exclude_unset=True)
     generator = body.generator or test.generator
@@ -89,15 +88,13 @@ async def update_test(
 
 @router.post("/{test_id}/candidates", response_model=list[ApplicationRead])
 async def add_candidates(
-    test_id: IdInPath,
+    test: OwnTest,
     body: CandidatesAdd,
-    _: StaffUser,
     actor: ActorDep,
     session: SessionDep,
     state: StateDep,
     after_commit: BackgroundTasks,
 ) -> list[ApplicationRead]:
-    test = await catalog.get_test(session, test_id)
     added = await catalog.add_candidates(session, test, body.user_ids, body.extra_time_minutes)
     minutes = body.extra_time_minutes
     if added.invited:
@@ -127,6 +124,5 @@ async def add_candidates(
 
 
 @router.get("/{test_id}/candidates", response_model=list[ApplicationRead])
-async def list_candidates(test_id: IdInPath, _: StaffUser, session: SessionDep) -> list[ApplicationRead]:
-    await catalog.get_test(session, test_id)
-    return [application_view(application) for application in await catalog.list_applications(session, test_id)]
+async def list_candidates(test: OwnTest, session: SessionDep) -> list[ApplicationRead]:
+    return [application_view(application) for application in await catalog.list_applications(session, test.id)]

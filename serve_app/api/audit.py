@@ -1,4 +1,5 @@
-"""/api/audit: the audit log of staff actions, for admins, as JSON pages (newest first) or as CSV."""
+"""/api/audit: the audit log of an organization's staff actions, for its admins, as JSON pages (newest first)
+or as CSV."""
 
 from typing import Annotated
 
@@ -18,6 +19,7 @@ EXPORT_MAX = 100_000
 
 
 def event_filter(
+    admin: AdminUser,
     actor_id: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID, description="only this user's actions")] = None,
     action: Annotated[AuditAction | None, Query(description="only this action")] = None,
     since: Annotated[AwareDatetime | None, Query(description="at or after (ISO 8601 with a UTC offset)")] = None,
@@ -28,7 +30,7 @@ def event_filter(
 ) -> audit.EventFilter:
     if since is not None and until is not None and until <= since:
         raise InvalidRequest("until must be later than since")
-    return audit.EventFilter(actor_id, action, since, until, before_id)
+    return audit.EventFilter(admin.organization_id, actor_id, action, since, until, before_id)
 
 
 EventFilterDep = Annotated[audit.EventFilter, Depends(event_filter)]
@@ -36,7 +38,6 @@ EventFilterDep = Annotated[audit.EventFilter, Depends(event_filter)]
 
 @router.get("/audit", response_model=list[AuditEventRead])
 async def read_audit_log(
-    _: AdminUser,
     where: EventFilterDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
@@ -47,7 +48,6 @@ async def read_audit_log(
 
 @router.get("/audit.csv", response_class=Response)
 async def export_audit_log(
-    _: AdminUser,
     where: EventFilterDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=EXPORT_MAX)] = EXPORT_MAX,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from domain.enums import AuditAction
 from persistence import audit, catalog, parameter_sets
 from persistence.models import ParameterSet
-from serve_app.dependencies import ActorDep, AdminUser, IdInPath, SessionDep, StaffUser
+from serve_app.dependencies import ActorDep, AdminUser, OwnParameterSet, SessionDep, StaffUser
 from serve_app.schemas import CalibratedItemRead, ParameterSetCreate, ParameterSetDetail, ParameterSetRead
 
 router = APIRouter(prefix="/api/parameter-sets", tags=["calibration"])
@@ -37,7 +37,7 @@ async def calibrate_tests(
     body: ParameterSetCreate, admin: AdminUser, actor: ActorDep, session: SessionDep
 ) -> ParameterSetDetail:
     for test_id in body.test_ids:
-        await catalog.get_test(session, test_id)  # 404 for a test that does not exist
+        await catalog.get_test(session, test_id, admin.organization_id)  # 404: none, or another organization's
     created, _ = await parameter_sets.calibrate_tests(
         session, sorted(set(body.test_ids)), body.model, body.anchored_to_active, admin.id, body.note
     )
@@ -53,18 +53,22 @@ async def calibrate_tests(
 
 
 @router.get("", response_model=list[ParameterSetRead])
-async def list_sets(_: StaffUser, session: SessionDep) -> list[ParameterSetRead]:
-    return [set_view(parameter_set, items) for parameter_set, items in await parameter_sets.list_sets(session)]
+async def list_sets(staff: StaffUser, session: SessionDep) -> list[ParameterSetRead]:
+    listed = await parameter_sets.list_sets(session, staff.organization_id)
+    return [set_view(parameter_set, items) for parameter_set, items in listed]
 
 
 @router.get("/{set_id}", response_model=ParameterSetDetail)
-async def read_set(set_id: IdInPath, _: StaffUser, session: SessionDep) -> ParameterSetDetail:
-    return set_detail(await parameter_sets.get_set(session, set_id))
+async def read_set(chosen: OwnParameterSet) -> ParameterSetDetail:
+    return set_detail(chosen)
 
 
 @router.post("/{set_id}/activate", response_model=ParameterSetDetail)
-async def activate_set(set_id: IdInPath, admin: AdminUser, actor: ActorDep, session: SessionDep) -> ParameterSetDetail:
-    """Attempts that start from now are scored with this set; attempts already running keep theirs."""
-    activated = await parameter_sets.activate(session, set_id, admin.id, datetime.now(UTC))
+async def activate_set(
+    chosen: OwnParameterSet, admin: AdminUser, actor: ActorDep, session: SessionDep
+) -> ParameterSetDetail:
+    """The organization's attempts that start from now are scored with this set; attempts already running
+    keep theirs."""
+    activated = await parameter_sets.activate(session, chosen.id, admin.id, datetime.now(UTC))
     audit.record(session, actor, AuditAction.PARAMETER_SET_ACTIVATED, "parameter_set", activated.id)
     return set_detail(activated)

@@ -16,7 +16,7 @@ from persistence.models import Attempt, Test, User
 from questions.source import QuestionSource
 from serve_app.candidate_views import as_seen_by, refuse_running_report
 from serve_app.decisions import Verdict, scored_test, skills_of, verdict
-from serve_app.dependencies import CurrentUser, IdInPath, SessionDep, StaffUser, StateDep
+from serve_app.dependencies import CurrentUser, IdInPath, OwnTest, SessionDep, StateDep
 from serve_app.histogram_svg import score_histogram_svg
 from serve_app.integrity_report import integrity_report
 from serve_app.report_pages import candidate_report_page
@@ -69,9 +69,8 @@ def attempt_summary(attempt: Attempt, user: User, answered: int, verdict: Verdic
 
 
 @router.get("/tests/{test_id}/results", response_model=list[AttemptSummary])
-async def test_results(test_id: IdInPath, _: StaffUser, state: StateDep, session: SessionDep) -> list[AttemptSummary]:
-    test = await catalog.get_test(session, test_id)
-    rows = await results.attempts_of_test(session, test_id)
+async def test_results(test: OwnTest, state: StateDep, session: SessionDep) -> list[AttemptSummary]:
+    rows = await results.attempts_of_test(session, test.id)
     sets = await parameter_sets.calibrated_sets(session, (row.attempt.parameter_set_id for row in rows))
 
     def scored(attempt: Attempt) -> AdaptiveTest:
@@ -83,10 +82,13 @@ async def test_results(test_id: IdInPath, _: StaffUser, state: StateDep, session
 
 
 async def visible_attempt(attempt_id: int, user: User, session: AsyncSession) -> tuple[Attempt, User, Test]:
-    """The attempt with its responses, candidate and test; staff see any, a candidate only their own."""
+    """The attempt with its responses, candidate and test; staff see their organization's, a candidate only
+    their own (anyone else's is not found: nothing reveals that it exists)."""
     attempt, candidate, test = await results.attempt_with_responses(session, attempt_id)
     if user.role is Role.CANDIDATE and attempt.user_id != user.id:
-        raise NotFound(f"attempt {attempt_id} not found")  # do not reveal that someone else's exists
+        raise NotFound(f"attempt {attempt_id} not found")
+    if user.role is not Role.CANDIDATE and test.organization_id != user.organization_id:
+        raise NotFound(f"attempt {attempt_id} not found")
     return attempt, candidate, test
 
 
@@ -239,14 +241,13 @@ def item_read(item: item_statistics.ItemStatistics, exposure: ExposureControl | 
 
 
 @router.get("/tests/{test_id}/item-analysis", response_model=ItemAnalysis)
-async def item_analysis(test_id: IdInPath, _: StaffUser, session: SessionDep) -> ItemAnalysis:
-    test = await catalog.get_test(session, test_id)
+async def item_analysis(test: OwnTest, session: SessionDep) -> ItemAnalysis:
     exposure = catalog.exposure_of(test)
     statistics = item_statistics.analyse(
-        await attempt_outcomes(session, test_id), await item_responses(session, test_id)
+        await attempt_outcomes(session, test.id), await item_responses(session, test.id)
     )
     return ItemAnalysis(
-        test_id=test_id,
+        test_id=test.id,
         attempts=statistics.attempts,
         responses=statistics.responses,
         finished_attempts=statistics.finished_attempts,
@@ -263,17 +264,15 @@ async def item_analysis(test_id: IdInPath, _: StaffUser, session: SessionDep) ->
 
 
 @router.get("/tests/{test_id}/score-distribution.svg", response_class=Response)
-async def score_distribution_svg(test_id: IdInPath, _: StaffUser, session: SessionDep) -> Response:
-    test = await catalog.get_test(session, test_id)
-    finished = [outcome.percentage for outcome in await attempt_outcomes(session, test_id) if outcome.finished]
+async def score_distribution_svg(test: OwnTest, session: SessionDep) -> Response:
+    finished = [outcome.percentage for outcome in await attempt_outcomes(session, test.id) if outcome.finished]
     distribution = item_statistics.score_distribution(finished)
     svg = score_histogram_svg(f"Score distribution: {test.title}", score_bins(distribution))
     return Response(svg, media_type="image/svg+xml")
 
 
 @router.get("/tests/{test_id}/responses.csv", response_class=Response)
-async def responses_export(test_id: IdInPath, _: StaffUser, session: SessionDep) -> Response:
-    await catalog.get_test(session, test_id)
-    body = responses_csv(await results.responses_of_test(session, test_id))
-    disposition = f'attachment; filename="test-{test_id}-responses.csv"'
+async def responses_export(test: OwnTest, session: SessionDep) -> Response:
+    body = responses_csv(await results.responses_of_test(session, test.id))
+    disposition = f'attachment; filename="test-{test.id}-responses.csv"'
     return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})

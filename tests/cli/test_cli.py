@@ -58,7 +58,7 @@ def test_bank_check_passes_and_prints_the_table() -> None:
 def test_upgrade_demo_and_token(cli_env: dict[str, str]) -> None:
     upgraded = assess(cli_env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
-    assert "Schema at revision 0005" in upgraded.stdout
+    assert "Schema at revision 0006" in upgraded.stdout
     assert "Item bank synced: 220 new" in upgraded.stdout or "new" in upgraded.stdout
     stored = asyncio.run(
         execute_sql(cli_env["ASSESS_DATABASE_URL"], select(func.count()).where(ItemRow.irt_b.is_not(None)))

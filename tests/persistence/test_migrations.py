@@ -25,6 +25,7 @@ TABLES = {
     "item_parameters",
     "audit_events",
     "integrity_events",
+    "organizations",
 }
 
 
@@ -51,7 +52,7 @@ def table_names(url: str) -> set[str]:
 def test_migrations_go_up_from_empty_down_and_up_again(empty_database: str) -> None:
     assert table_names(empty_database) == set()
     upgrade(empty_database)
-    assert current_revision(empty_database) == "0005"
+    assert current_revision(empty_database) == "0006"
     assert table_names(empty_database) == TABLES == set(Base.metadata.tables)
     downgrade(empty_database)
     assert current_revision(empty_database) is None

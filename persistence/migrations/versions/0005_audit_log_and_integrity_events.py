@@ -33,6 +33,7 @@ ACTIONS = (
     "user.enabled",
     "parameter_set.created",
     "parameter_set.activated",
+    "organization.created",
 )
 REFUSAL = "audit_events is append-only"
 
