@@ -216,8 +216,7 @@ class SessionHost:
         request_id: str | None = None,
     ) -> list[str]:
         with self._in_progress.handling():
-            attachment = self._attachments.get(attempt_id)
-            if attachment is not None and attachment.connection_id != connection_id:
+            if self._taken_over(attempt_id, connection_id):
                 return [TAKEN_OVER]
             session = await self._session(attempt_id)
             try:
@@ -243,8 +242,7 @@ class SessionHost:
         """Store a signal from the candidate's client (nothing is sent back unless it is refused) and show it
         on the monitors watching the test."""
         with self._in_progress.handling():
-            attachment = self._attachments.get(attempt_id)
-            if attachment is not None and attachment.connection_id != connection_id:
+            if self._taken_over(attempt_id, connection_id):
                 return [TAKEN_OVER]
             session = await self._session(attempt_id)
             try:
@@ -366,6 +364,11 @@ class SessionHost:
         await self._resources.aclose()
 
     # -- internals ------------------------------------------------------------------------------------
+
+    def _taken_over(self, attempt_id: int, connection_id: str) -> bool:
+        """Another connection attached to the attempt after this one: this one's messages are refused."""
+        attachment = self._attachments.get(attempt_id)
+        return attachment is not None and attachment.connection_id != connection_id
 
     def _attach(self, attempt_id: int, connection_id: str, replica_id: str) -> None:
         previous = self._attachments.get(attempt_id)

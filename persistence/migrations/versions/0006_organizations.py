@@ -23,6 +23,18 @@ DEFAULT_ORGANIZATION_ID = 1
 OWNED = ("users", "tests", "parameter_sets")
 
 
+def one_active_parameter_set_per(column: str) -> None:
+    op.drop_index("uq_parameter_sets_one_active", table_name="parameter_sets")
+    op.create_index(
+        "uq_parameter_sets_one_active",
+        "parameter_sets",
+        [column],
+        unique=True,
+        sqlite_where=sa.text("status = 'active'"),
+        postgresql_where=sa.text("status = 'active'"),
+    )
+
+
 def upgrade() -> None:
     op.create_table(
         "organizations",
@@ -63,27 +75,11 @@ def upgrade() -> None:
     op.create_index(op.f("ix_audit_events_organization_id"), "audit_events", ["organization_id"])
     op.add_column("users", sa.Column("is_operator", sa.Boolean(), server_default=sa.false(), nullable=False))
     # One active parameter set per organization, where there was one for the deployment.
-    op.drop_index("uq_parameter_sets_one_active", table_name="parameter_sets")
-    op.create_index(
-        "uq_parameter_sets_one_active",
-        "parameter_sets",
-        ["organization_id"],
-        unique=True,
-        sqlite_where=sa.text("status = 'active'"),
-        postgresql_where=sa.text("status = 'active'"),
-    )
+    one_active_parameter_set_per("organization_id")
 
 
 def downgrade() -> None:
-    op.drop_index("uq_parameter_sets_one_active", table_name="parameter_sets")
-    op.create_index(
-        "uq_parameter_sets_one_active",
-        "parameter_sets",
-        ["status"],
-        unique=True,
-        sqlite_where=sa.text("status = 'active'"),
-        postgresql_where=sa.text("status = 'active'"),
-    )
+    one_active_parameter_set_per("status")  # that is, one for the deployment
     op.drop_column("users", "is_operator")
     op.drop_index(op.f("ix_audit_events_organization_id"), table_name="audit_events")
     op.drop_column("audit_events", "organization_id")
