@@ -22,6 +22,15 @@ def skill_nodes(skills: Sequence[Mapping[str, Any]]) -> list[SkillNode]:
     return [SkillNode(s["name"], float(s["weight"]), tuple(s.get("prerequisites", ()))) for s in skills]
 
 
+def stored_skills(skills: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The stored form of a skill list, every field present (a definition may leave out weights and
+    prerequisites; what is stored is read back as a whole test)."""
+    return [
+        {"name": node.name, "weight": node.weight, "prerequisites": list(node.prerequisites)}
+        for node in skill_nodes([{"weight": 1.0, **skill} for skill in skills])
+    ]
+
+
 def check_skill_graph(skills: Sequence[SkillNode]) -> tuple[str, ...]:
     """Validate the graph and return the skill names in prerequisite order (prerequisites first)."""
     if not skills:

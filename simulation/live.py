@@ -25,6 +25,7 @@ from sqlalchemy import select
 from adaptive.cat import AdaptiveTest
 from adaptive.irt import Array, ItemParameters, response_probability
 from domain.enums import GeneratorKind, Role, TestStatus
+from domain.skill_graph import stored_skills
 from persistence import attempts, catalog
 from persistence.database import Database
 from persistence.models import Response, User
@@ -63,7 +64,7 @@ async def create_simulated_test(
             {
                 "title": f"Simulation {run_id}",
                 "job_description": definition.get("job_description", "Simulated candidates."),
-                "skills": definition["skills"],
+                "skills": stored_skills(definition["skills"]),
                 "max_questions": definition["max_questions"],
                 "min_questions": definition.get("min_questions", 1),
                 "se_target": definition.get("se_target"),

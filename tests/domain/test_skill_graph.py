@@ -1,7 +1,8 @@
 import pytest
 
 from domain.errors import InvalidRequest
-from domain.skill_graph import SkillNode, blueprint, check_skill_graph
+from domain.skill_graph import SkillNode, blueprint, check_skill_graph, stored_skills
+from serve_app.schemas import SkillRead
 
 
 def test_prerequisites_come_first() -> None:
@@ -44,3 +45,14 @@ def test_blueprint_gives_every_skill_a_question_when_there_are_enough() -> None:
 def test_blueprint_always_sums_to_the_length(questions: int) -> None:
     skills = [SkillNode(f"s{i}", weight) for i, weight in enumerate([0.5, 1, 1.5, 2, 7])]
     assert sum(blueprint(skills, questions).values()) == questions
+
+
+def test_the_stored_form_names_every_field_a_test_is_read_back_with() -> None:
+    """A simulator's definition may leave out weights and prerequisites; a test stored from it must read back
+    like one made over REST (GET /api/tests failed on one without prerequisites)."""
+    stored = stored_skills([{"name": "sql"}, {"name": "python", "weight": 2, "prerequisites": ["sql"]}])
+    assert stored == [
+        {"name": "sql", "weight": 1.0, "prerequisites": []},
+        {"name": "python", "weight": 2.0, "prerequisites": ["sql"]},
+    ]
+    assert [SkillRead.model_validate(skill) for skill in stored]  # as GET /api/tests reads it

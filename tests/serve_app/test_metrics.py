@@ -40,7 +40,7 @@ def test_a_scripted_session_moves_each_figure(server, make_live_test) -> None:  
         await client.expect("heartbeat_ack")
         _, question = await client.start()
         # The per-host figures are what the hosts told the registry's last sweep: wait for one that saw this.
-        while total(during := await asyncio.to_thread(scrape, server), "assess_live_sessions") < 1:
+        while total(during := await asyncio.to_thread(scrape, server), "assess_attached_connections") < 1:
             await asyncio.sleep(0.5)  # pytest-timeout bounds a sweep that never comes
         while question["type"] == "question":
             *_, question = await client.answer(question)
@@ -71,7 +71,7 @@ def test_a_scripted_session_moves_each_figure(server, make_live_test) -> None:  
     assert value(after, "assess_cluster_figures_available") == 1
     assert value(after, "assess_session_hosts") >= 1
     assert value(after, "assess_session_hosts_not_answering") == 0
-    assert total(during, "assess_attached_connections") >= 1
+    assert total(during, "assess_live_sessions") >= 1
     assert 0 <= value(during, "assess_cluster_figures_age_seconds") < 3600
     assert value(after, "assess_sweeps_total") >= 0
     # prometheus-client's own families are there too: process memory, and the HTTP requests
