@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Server, execute_sql
+from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Server, execute_sql
 from live_client import LiveClient, ws_url
 from sqlalchemy import insert, select
 
@@ -23,6 +23,19 @@ from wire.protocol import INTEGRITY_KINDS
 
 pytestmark = pytest.mark.websocket
 SLOW_S = 90.0  # how long the seeded responses took: any live answer is far faster
+
+
+@pytest.fixture(scope="module")
+def server(isolated_server) -> Server:  # type: ignore[no-untyped-def]
+    """A deployment of its own: no earlier answers to the items in its database, and no item's median cached
+    by its session hosts (the shared server's hosts keep those of the tests monitored before), so the medians
+    this module seeds are the ones read."""
+    return isolated_server()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def admin_token(server: Server) -> str:
+    return server.login(ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 async def connect(server: Server, token: str, test_id: int) -> LiveClient:
@@ -131,9 +144,8 @@ def test_signals_are_stored_for_staff_shown_live_and_never_scored(  # type: igno
         at = datetime.fromisoformat(event["at"])
         assert seen["sent_at"] - timedelta(seconds=5) <= at <= datetime.now(UTC), "the server's time"
     assert report["integrity"]["counts"] == {**dict.fromkeys(INTEGRITY_KINDS, 1), "paste": 2}
-    # Question 1's item was given a slow median; question 2's has whatever the shared database holds.
-    fast = {answer["question_index"]: answer for answer in report["integrity"]["fast_answers"]}
-    assert fast[1]["item_median_s"] == SLOW_S and fast[1]["time_taken_s"] < SLOW_S / 4
+    (fast,) = report["integrity"]["fast_answers"]  # question 2's item has no earlier answers: no median
+    assert fast["question_index"] == 1 and fast["item_median_s"] == SLOW_S and fast["time_taken_s"] < SLOW_S / 4
 
     assert seen["refused_after_the_end"]["code"] == "already_completed"
     assert seen["refused_after_the_end"]["request_id"] == "too-late"
@@ -155,7 +167,7 @@ def test_signals_are_stored_for_staff_shown_live_and_never_scored(  # type: igno
     ]
     answered = [event for event in live_events if event["event"] == "answered"]
     assert answered[0]["fast_answer"] is True and answered[0]["time_taken_s"] < SLOW_S / 4
-    assert answered[1]["time_taken_s"] >= 0
+    assert answered[1]["fast_answer"] is None, "an item with too few responses tells nothing"
 
     with server.client(live.candidate.token) as client:
         own = client.get(f"/api/attempts/{seen['attempt_id']}").json()
