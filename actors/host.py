@@ -249,9 +249,9 @@ class SessionHost:
                 noted = await session.note_integrity(kind, occurred_at, detail)
             except Refused as error:
                 return self._refused(session, error, request_id)
-            self._buffer_activity(
-                session, [{"event": "integrity_event", "at": datetime.now(UTC), "integrity_kind": kind, **noted}]
-            )
+            if self._watching(session):
+                event = {"event": "integrity_event", "at": datetime.now(UTC), "integrity_kind": kind, **noted}
+                self._buffer_activity(session, [event])
             return []
 
     async def get_state(self, attempt_id: int) -> str:
@@ -391,16 +391,20 @@ class SessionHost:
         """Buffer what just happened to this attempt (started, answered, completed; all committed by now)
         for the activity feed, if someone watches its test: a batch leaves every `ACTIVITY_FLUSH_S`, so
         recruiters' monitors never slow a candidate down."""
+        if not self._watching(session):
+            return
         events = activity_events(messages)
         for event in events:
             if event["event"] == "answered" and session.answer_timing is not None:
                 event["item_id"], event["time_taken_s"] = session.answer_timing  # judged against the item's median
         self._buffer_activity(session, events)
 
+    def _watching(self, session: AssessmentSession) -> bool:
+        """Whether a monitor watches this session's test (nothing is built for the feed otherwise)."""
+        return self._activity is not None and self._watched.includes(session.owner[0])
+
     def _buffer_activity(self, session: AssessmentSession, events: list[dict[str, Any]]) -> None:
         test_id, user_id = session.owner
-        if self._activity is None or not self._watched.includes(test_id):
-            return
         for event in events:
             self._activity_buffer.append(
                 {**event, "attempt_id": session.attempt_id, "test_id": test_id, "user_id": user_id}

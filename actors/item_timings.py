@@ -21,27 +21,29 @@ MAX_ITEMS = 50_000
 
 class ItemTimings:
     def __init__(self) -> None:
-        self._known: dict[str, tuple[float, ItemTiming | None]] = {}  # item id -> (read at, timing)
+        self._telling: dict[str, tuple[float, ItemTiming]] = {}  # item id -> (read at, a median over enough)
 
     async def of(self, database: Database, item_ids: Iterable[str]) -> dict[str, ItemTiming | None]:
-        """The timings of these items, reading those not known (or known too long ago) in one transaction.
-        A failed read leaves them unknown (None) this time; the monitor is a live view, not a record."""
+        """The timings of these items, reading in one query those not kept (or kept too long). A failed read
+        leaves them unknown (None) this time: the monitor is a live view, not a record."""
         now = time.monotonic()
         wanted = set(item_ids)
-        stale = [item_id for item_id in wanted if now - self._known.get(item_id, (-KEPT_FOR_S, None))[0] >= KEPT_FOR_S]
-        if stale:
-            try:
-                async with database.transaction() as session:
-                    fresh = await integrity.item_timings(session, stale)
-            except Exception:
-                logger.exception("could not read item timings", extra={"items": len(stale)})
-                fresh = {}
-            if len(self._known) + len(fresh) > MAX_ITEMS:
-                self._known.clear()
-            self._known.update((item_id, (now, timing)) for item_id, timing in fresh.items() if telling(timing))
-            return {**{item_id: self._known.get(item_id, (now, None))[1] for item_id in wanted}, **fresh}
-        return {item_id: self._known[item_id][1] for item_id in wanted}
-
-
-def telling(timing: ItemTiming | None) -> bool:
-    return timing is not None and timing.responses >= MIN_RESPONSES_FOR_MEDIAN
+        kept: dict[str, ItemTiming] = {}
+        for item_id in wanted:
+            read_at, timing = self._telling.get(item_id, (-KEPT_FOR_S, None))
+            if timing is not None and now - read_at < KEPT_FOR_S:
+                kept[item_id] = timing
+        if len(kept) == len(wanted):
+            return dict(kept)
+        try:
+            async with database.transaction() as session:
+                fresh = await integrity.item_timings(session, wanted - kept.keys())
+        except Exception:
+            logger.exception("could not read item timings", extra={"items": len(wanted) - len(kept)})
+            fresh = {}
+        if len(self._telling) > MAX_ITEMS:
+            self._telling.clear()
+        for item_id, timing in fresh.items():
+            if timing is not None and timing.responses >= MIN_RESPONSES_FOR_MEDIAN:
+                self._telling[item_id] = (now, timing)
+        return {item_id: kept.get(item_id) or fresh.get(item_id) for item_id in wanted}

@@ -357,15 +357,15 @@ class Registry:
             return Health.DEAD
         if record.ping is None or record.ping.done():
             record.ping = asyncio.get_running_loop().create_task(self._ping(record))
-        record.answered_last_check = False
         try:
             await asyncio.wait_for(asyncio.shield(record.ping), self._config.host_ping_timeout_s)
+            health = Health.ANSWERED
         except TimeoutError:
-            return Health.SILENT
+            health = Health.SILENT
         except ray.exceptions.RayActorError:
-            return Health.DEAD
-        record.answered_last_check = True
-        return Health.ANSWERED
+            health = Health.DEAD
+        record.answered_last_check = health is Health.ANSWERED
+        return health
 
     @staticmethod
     async def _ping(record: HostRecord) -> None:

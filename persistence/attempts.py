@@ -61,8 +61,9 @@ async def _open_together(
         .group_by(Attempt.application_id)
     )
     used: dict[int, int] = {application_id: count for application_id, count in attempts_used}
-    # New attempts are scored with their organization's active set.
-    active_sets = await active_set_ids(session, {test.organization_id for test in tests.values()})
+    # New attempts are scored with their organization's active set (read only when one is to be created).
+    creating = len(active) < len(applications)
+    active_sets = await active_set_ids(session, {test.organization_id for test in tests.values()}) if creating else {}
     opened: dict[tuple[int, int], OpenedAttempt | AccessRefused] = {}
     for pair in sorted(pairs):
         test, application = tests.get(pair[0]), applications.get(pair)

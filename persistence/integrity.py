@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.answer_timing import ItemTiming
@@ -36,14 +36,18 @@ async def events_of_attempt(session: AsyncSession, attempt_id: int) -> Sequence[
 
 
 async def item_timings(session: AsyncSession, item_ids: Iterable[str]) -> dict[str, ItemTiming | None]:
-    """Each item's median answer time over its most recent responses (None: never answered)."""
-    timings: dict[str, ItemTiming | None] = {}
-    for item_id in sorted(set(item_ids)):
-        recent = (
-            select(Response.time_taken_s)
-            .where(Response.item_id == item_id)
-            .order_by(Response.id.desc())
-            .limit(TIMING_SAMPLE)
-        )
-        timings[item_id] = ItemTiming.of(list((await session.scalars(recent)).all()))
-    return timings
+    """Each item's median answer time over its most recent responses (None: never answered), in one query."""
+    wanted = sorted(set(item_ids))
+    recency = func.row_number().over(partition_by=Response.item_id, order_by=Response.id.desc())
+    ranked = (
+        select(Response.item_id, Response.time_taken_s, recency.label("recency"))
+        .where(Response.item_id.in_(wanted))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(ranked.c.item_id, ranked.c.time_taken_s).where(ranked.c.recency <= TIMING_SAMPLE)
+    )
+    times: dict[str, list[float]] = {item_id: [] for item_id in wanted}
+    for item_id, seconds in rows.all():
+        times[item_id].append(seconds)
+    return {item_id: ItemTiming.of(recent) for item_id, recent in times.items()}

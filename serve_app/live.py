@@ -38,6 +38,7 @@ HOST_CALL_RETRIES = 3  # a host that died is replaced by the registry; a few tri
 # is hidden together sends two); beyond, `rate_limited` and nothing stored.
 INTEGRITY_EVENTS_PER_S = 0.5
 INTEGRITY_EVENTS_BURST = 10
+INTEGRITY_PER_MINUTE = round(60 * INTEGRITY_EVENTS_PER_S)
 REGISTRY_RESTART_PATIENCE_S = 30.0
 
 router = APIRouter()
@@ -85,7 +86,9 @@ class AssessmentConnection(ProtocolConnection):
                 if self.attempt_id is None:
                     raise Refused("not_started", "send start_assessment first")
                 if not self.integrity_events.take():
-                    raise Refused("rate_limited", "too many integrity events; they are limited to 30 a minute")
+                    raise Refused(
+                        "rate_limited", f"too many integrity events; the limit is {INTEGRITY_PER_MINUTE} a minute"
+                    )
                 await self.send_all(
                     await self.call_host(
                         lambda _, host: host.integrity_event.remote(

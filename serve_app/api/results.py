@@ -85,9 +85,10 @@ async def visible_attempt(attempt_id: int, user: User, session: AsyncSession) ->
     """The attempt with its responses, candidate and test; staff see their organization's, a candidate only
     their own (anyone else's is not found: nothing reveals that it exists)."""
     attempt, candidate, test = await results.attempt_with_responses(session, attempt_id)
-    if user.role is Role.CANDIDATE and attempt.user_id != user.id:
-        raise NotFound(f"attempt {attempt_id} not found")
-    if user.role is not Role.CANDIDATE and test.organization_id != user.organization_id:
+    readable = (
+        attempt.user_id == user.id if user.role is Role.CANDIDATE else test.organization_id == user.organization_id
+    )
+    if not readable:
         raise NotFound(f"attempt {attempt_id} not found")
     return attempt, candidate, test
 
