@@ -34,7 +34,7 @@ run: install haproxy
 
 test: install haproxy chromium
 	$(BIN)/python -m pytest
-	ASSESS_TEST_INGRESS=haproxy $(BIN)/python -m pytest -m websocket
+	ASSESS_TEST_INGRESS=haproxy ASSESS_TEST_BACKENDS=postgresql $(BIN)/python -m pytest -m websocket
 
 lint: install
 	$(BIN)/ruff check .

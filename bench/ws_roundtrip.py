@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -104,8 +105,15 @@ class Halfway:
 
 
 async def candidate(
-    url: str, questions: int, latencies: list[float], starts: list[tuple[float, float]], halfway: Halfway
+    url: str,
+    questions: int,
+    latencies: list[float],
+    starts: list[tuple[float, float]],
+    halfway: Halfway,
+    think_s: float = 0.0,
 ) -> None:
+    """One candidate's whole assessment; with `think_s`, a pause of 0.5 to 1.5 times it (not timed) before
+    each answer, as a person reads the question."""
     import websockets
 
     async with websockets.connect(url, open_timeout=120, max_size=2**22) as socket:
@@ -119,6 +127,8 @@ async def candidate(
         while frame["type"] == "question":
             if answered == questions // 2:
                 await halfway.reached()
+            if think_s:
+                await asyncio.sleep(random.uniform(0.5, 1.5) * think_s)
             sent = time.perf_counter()
             await socket.send(
                 json.dumps({"type": "submit_answer", "question_id": frame["question_id"], "selected_option": "a"})

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # notation: N per second, minute, hour; serve_app/login_throttle.py).
     login_failures_per_account: str = Field("5/minute", validation_alias=_env("ASSESS_LOGIN_FAILURES_PER_ACCOUNT"))
     login_failures_per_address: str = Field("30/minute", validation_alias=_env("ASSESS_LOGIN_FAILURES_PER_ADDRESS"))
+    # A refused login (401, 429) is answered no sooner than this after it arrived (serve_app/login_gate.py).
+    login_failure_delay_s: float = Field(1.0, ge=0, le=10, validation_alias=_env("ASSESS_LOGIN_FAILURE_DELAY_S"))
     # Proxies whose X-Forwarded-For names the client (a load balancer in front); by default the peer is the client.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias=_env("ASSESS_TRUSTED_PROXIES"))
     ingress: Literal["auto", "haproxy", "proxy"] = Field("auto", validation_alias=_env("ASSESS_INGRESS"))

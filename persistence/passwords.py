@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,15 +28,39 @@ from argon2.exceptions import InvalidHashError, VerificationError
 # other parameters still verify, and are rehashed with these at their next login.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 
+T = TypeVar("T")
+
+
+# At most a quarter of the machine's cores, and at least half of one.
+HASHING_CORES = max(0.5, (os.cpu_count() or 1) / 4)
+_HASHING_THREADS = math.ceil(HASHING_CORES)
+_REST_PER_CPU_SECOND = _HASHING_THREADS / HASHING_CORES - 1  # a thread's rest after each second of hashing
+
+
+class _HashingThread(threading.local):
+    rested_at = 0.0  # when this thread may hash again
+
+
+_thread = _HashingThread()
+
 
 def _lowest_priority() -> None:
     with contextlib.suppress(OSError):  # Linux schedules threads one by one; elsewhere they keep the default
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
-_hashing = ThreadPoolExecutor(
-    max_workers=max(1, min(4, (os.cpu_count() or 1) // 2)), thread_name_prefix="argon2", initializer=_lowest_priority
-)
+def _within_share(work: Callable[..., T], *arguments: Any) -> T:
+    """Run one hash on a pool thread, first resting for as long as its last hash requires, so that the pool
+    spends at most `HASHING_CORES` however many logins wait."""
+    time.sleep(max(0.0, _thread.rested_at - time.monotonic()))
+    started = time.thread_time()
+    try:
+        return work(*arguments)
+    finally:
+        _thread.rested_at = time.monotonic() + (time.thread_time() - started) * _REST_PER_CPU_SECOND
+
+
+_hashing = ThreadPoolExecutor(max_workers=_HASHING_THREADS, thread_name_prefix="argon2", initializer=_lowest_priority)
 
 # Verified against when the user does not exist, so a missing account costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("no-such-user-dummy-password")
@@ -46,11 +74,11 @@ def _verify(password: str, password_hash: str | None) -> bool:
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.get_running_loop().run_in_executor(_hashing, _hasher.hash, password)
+    return await asyncio.get_running_loop().run_in_executor(_hashing, _within_share, _hasher.hash, password)
 
 
 async def verify_password(password: str, password_hash: str | None) -> bool:
-    return await asyncio.get_running_loop().run_in_executor(_hashing, _verify, password, password_hash)
+    return await asyncio.get_running_loop().run_in_executor(_hashing, _within_share, _verify, password, password_hash)
 
 
 def needs_rehash(password_hash: str) -> bool:

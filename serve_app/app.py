@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from config.heap import settle_after_startup
 from config.logs import configure_logging
@@ -30,10 +31,19 @@ from serve_app.api import (
 )
 from serve_app.api import users as users_api
 from serve_app.errors import install_error_handlers
-from serve_app.middleware import BodySizeLimit, LoginAdmission, RequestMetrics
+from serve_app.login_gate import LoginGate
+from serve_app.middleware import BodySizeLimit, RequestMetrics
 from serve_app.state import ReplicaState
 
 logger = logging.getLogger(__name__)
+
+ROUTERS = tuple(
+    module.router
+    for module in (
+        auth, users_api, organizations, assessments, skills, candidate, results, parameter_sets, audit, operations,
+        analytics, web, live, chat, monitor,
+    )
+)  # fmt: skip
 
 
 async def bootstrap_admin(state: ReplicaState) -> None:
@@ -69,13 +79,19 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.replica = state
     install_error_handlers(app)
-    rest = (
-        auth, users_api, organizations, assessments, skills, candidate, results, parameter_sets, audit, operations,
-        analytics, web,
-    )  # fmt: skip
-    for module in (*rest, live, chat, monitor):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_middleware(BodySizeLimit)
+    login_route = next(
+        route for route in auth.router.routes if isinstance(route, APIRoute) and route.name == "issue_token"
+    )
+    app.add_middleware(
+        LoginGate,
+        throttle=state.login_throttle,
+        trusted_proxies=settings.trusted_proxies,
+        failure_delay_s=settings.login_failure_delay_s,
+        login_route=login_route,
+    )
     # A front end served from another allowed origin calls the REST API with a bearer header, not cookies.
     app.add_middleware(
         CORSMiddleware,
@@ -83,6 +99,5 @@ def create_app(settings: Settings) -> FastAPI:
         allow_methods=["GET", "POST", "PATCH"],
         allow_headers=["Authorization", "Content-Type"],
     )
-    app.add_middleware(RequestMetrics, metrics=state.metrics)
-    app.add_middleware(LoginAdmission)  # outermost: a waiting login costs nothing
+    app.add_middleware(RequestMetrics, metrics=state.metrics)  # outermost: a login's wait at the gate counts
     return app

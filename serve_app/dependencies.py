@@ -24,7 +24,7 @@ _bearer = OAuth2PasswordBearer(tokenUrl="auth/token", auto_error=False)
 IdInPath = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 
 
-def get_state(request: Request) -> ReplicaState:
+async def get_state(request: Request) -> ReplicaState:
     state: ReplicaState = request.app.state.replica
     return state
 
@@ -64,7 +64,7 @@ def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
     return check
 
 
-def get_actor(request: Request, state: StateDep, user: CurrentUser) -> Actor:
+async def get_actor(request: Request, state: StateDep, user: CurrentUser) -> Actor:
     """Who is acting, for the audit log: the user, their organization and their client's address."""
     return Actor(user.id, user.email, client_address(request, state.settings.trusted_proxies), user.organization_id)
 

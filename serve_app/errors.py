@@ -33,13 +33,17 @@ def http_status_of(error: DomainError) -> int:
     return next((status for kind, status in HTTP_STATUS.items() if isinstance(error, kind)), 400)
 
 
-async def _domain_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, DomainError)
+def domain_error_response(error: DomainError) -> JSONResponse:
     status = http_status_of(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(error, Throttled):
         headers = {"Retry-After": str(error.retry_after_s)}
     return JSONResponse({"detail": error.message, "code": error.code}, status_code=status, headers=headers)
+
+
+async def _domain_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    return domain_error_response(error)
 
 
 async def _invalid_body(_: Request, error: Exception) -> JSONResponse:

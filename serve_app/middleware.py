@@ -1,9 +1,8 @@
-"""Pure ASGI middleware of the ingress: request body size limit, request metrics, and the admission of
-logins a few at a time."""
+"""Pure ASGI middleware of the ingress: request body size limit and request metrics (logins have a gate of
+their own, serve_app/login_gate.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
@@ -104,25 +103,3 @@ class RequestMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             self.metrics.observe(scope["method"], template, status, time.perf_counter() - started)
-
-
-LOGINS_IN_FLIGHT = 2
-
-
-class LoginAdmission:
-    """Logins (`POST .../auth/token`) are handled `LOGINS_IN_FLIGHT` at a time on a replica, the rest wait
-    here before anything is parsed. A burst of hundreds would otherwise run through routing, form parsing
-    and the throttle all at once, holding the event loop for a third of a second while the candidates'
-    answers wait behind it (bench/login_storm.py). Checked one after another, a burst also cannot slip
-    past the failure count while its first failures are being hashed (serve_app/login_throttle.py)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._turns = asyncio.Semaphore(LOGINS_IN_FLIGHT)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/auth/token"):
-            async with self._turns:
-                await self.app(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)

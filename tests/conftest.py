@@ -1,6 +1,8 @@
 """Shared fixtures: one Ray cluster and one Serve instance per test session, and the two databases.
 
-Every test that takes `backend` (directly or through `server`) runs on SQLite and on PostgreSQL. The
+Every test that takes `backend` (directly or through `server`) runs on SQLite and on PostgreSQL, or on
+those ASSESS_TEST_BACKENDS names (`make test`'s second pass, behind HAProxy, runs on PostgreSQL alone: the
+ingress and the database are independent layers, and the first pass covers both databases). The
 PostgreSQL server comes from ASSESS_TEST_POSTGRES_URL (default: the machine's, database `test`); each
 session creates a fresh database there and drops it at the end. If PostgreSQL is unreachable the tests
 that need it fail with the reason: nothing is skipped.
@@ -35,7 +37,8 @@ POSTGRES_URL = os.environ.get("ASSESS_TEST_POSTGRES_URL", "postgresql://postgres
 INGRESS = os.environ.get("ASSESS_TEST_INGRESS", "proxy")
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-for-tests"
-BACKENDS = ("sqlite", "postgresql")
+BACKENDS = tuple(os.environ.get("ASSESS_TEST_BACKENDS", "sqlite,postgresql").split(","))
+assert BACKENDS and set(BACKENDS) <= {"sqlite", "postgresql"}, f"ASSESS_TEST_BACKENDS names {BACKENDS}"
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ PAGE_DEFAULT, PAGE_MAX = 100, 1_000
 EXPORT_MAX = 100_000
 
 
-def event_filter(
+async def event_filter(
     admin: AdminUser,
     actor_id: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID, description="only this user's actions")] = None,
     action: Annotated[AuditAction | None, Query(description="only this action")] = None,

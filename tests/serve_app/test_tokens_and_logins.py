@@ -3,13 +3,15 @@
 A logout, a password change, a role change and a disable revoke every token the user holds: REST refuses
 them from the commit on, open sockets close with 4401, and a new socket with an old token is refused at
 the handshake. Failed logins are throttled per account and per client address with 429 and Retry-After,
-a burst included; the addresses come from X-Forwarded-For through a proxy the settings trust.
+a burst included; the addresses come from X-Forwarded-For through a proxy the settings trust. Refusals
+are answered no sooner than the failure delay after they arrived, and leave the gate evenly spaced.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,9 +20,12 @@ import pytest
 import websockets
 from conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Server
 from live_client import LiveClient, ws_url
+from prometheus_scrape import scrape, value
 from starlette.requests import Request
 
+from config.settings import Settings
 from serve_app.client_address import client_address
+from serve_app.login_gate import REFUSALS_PER_S
 
 pytestmark = pytest.mark.websocket
 CLOSE_WAIT_S = 30.0
@@ -162,6 +167,21 @@ def new_user(server: Server) -> tuple[str, str]:
     return email, password
 
 
+async def wrong_logins_at_once(server: Server, address: str, count: int) -> list[httpx.Response]:
+    """`count` wrong logins sent together from `address`, each for an account of its own."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+        return await asyncio.gather(
+            *(
+                client.post(
+                    "/auth/token",
+                    data={"username": f"burst-{secrets.token_hex(4)}@example.com", "password": "wrong"},
+                    headers={"X-Forwarded-For": address},
+                )
+                for _ in range(count)
+            )
+        )
+
+
 def assert_throttled(response: httpx.Response) -> None:
     assert response.status_code == 429, response.text
     assert 1 <= int(response.headers["retry-after"]) <= 60
@@ -191,23 +211,43 @@ def test_a_burst_of_wrong_logins_cannot_slip_past_the_count(throttled: Server) -
     """Forty at once from one address: the address's six failures are spent, the rest refused unhashed."""
     address = "192.0.2.99"
 
-    async def burst() -> list[int]:
-        async with httpx.AsyncClient(base_url=throttled.base_url, timeout=60) as client:
-            replies = await asyncio.gather(
-                *(
-                    client.post(
-                        "/auth/token",
-                        data={"username": f"burst-{number}@example.com", "password": "wrong"},
-                        headers={"X-Forwarded-For": address},
-                    )
-                    for number in range(40)
-                )
-            )
-        return [reply.status_code for reply in replies]
-
-    codes = asyncio.run(burst())
+    codes = [reply.status_code for reply in asyncio.run(wrong_logins_at_once(throttled, address, 40))]
     assert set(codes) == {401, 429}, codes
     assert 6 <= codes.count(401) <= 7, codes  # at most one in flight beyond the count (two checked at once)
+
+
+FAILURE_DELAY_S = Settings.model_fields["login_failure_delay_s"].default  # the throttled server keeps it
+
+
+def test_a_refusal_is_answered_only_after_the_failure_delay(throttled: Server) -> None:
+    """Lower bounds only: whatever the machine, no refusal can come sooner (a slow one makes them later)."""
+    assert FAILURE_DELAY_S == 1.0
+    email, password = new_user(throttled)
+    started = time.monotonic()
+    assert login(throttled, email, "wrong", "198.51.100.60").status_code == 401
+    assert time.monotonic() - started >= FAILURE_DELAY_S
+    assert login(throttled, email, password, "198.51.100.60").status_code == 200  # a right one: no delay rule
+
+
+def test_a_spent_address_is_refused_at_the_gate_evenly_spaced(throttled: Server) -> None:
+    """Once an address's failures are spent, a burst of 25 from it is refused 429 by the gate, without the
+    application, each no sooner than the delay and one at most every 1/REFUSALS_PER_S seconds: the last
+    leaves no sooner than the delay plus 24 spacings after the first was sent. Counted under the login's
+    route in /metrics like any other answer."""
+    address = "192.0.2.120"
+    assert [login(throttled, f"spent-{number}@example.com", "w", address).status_code for number in range(6)] == [
+        401
+    ] * 6
+    before = value(scrape(throttled), "assess_http_requests_total", method="POST", route="/auth/token", status="429")
+
+    started = time.monotonic()
+    replies = asyncio.run(wrong_logins_at_once(throttled, address, 25))
+    seconds = time.monotonic() - started
+    for reply in replies:
+        assert_throttled(reply)
+    assert seconds >= FAILURE_DELAY_S + 24 / REFUSALS_PER_S
+    after = value(scrape(throttled), "assess_http_requests_total", method="POST", route="/auth/token", status="429")
+    assert after - before == 25
 
 
 def test_an_untrusted_peer_cannot_choose_its_address() -> None:
