@@ -88,6 +88,19 @@ class Settings(BaseSettings):
     login_failures_per_address: str = Field("30/minute", validation_alias=_env("ASSESS_LOGIN_FAILURES_PER_ADDRESS"))
     # A refused login (401, 429) is answered no sooner than this after it arrived (serve_app/login_gate.py).
     login_failure_delay_s: float = Field(1.0, ge=0, le=10, validation_alias=_env("ASSESS_LOGIN_FAILURE_DELAY_S"))
+    # Invitation and password reset mail (serve_app/mail.py). Without a host, no mail is sent: staff copy the
+    # links the API returns.
+    smtp_host: str | None = Field(None, validation_alias=_env("ASSESS_SMTP_HOST"))
+    smtp_port: int = Field(587, ge=1, le=65535, validation_alias=_env("ASSESS_SMTP_PORT"))
+    smtp_username: str | None = Field(None, validation_alias=_env("ASSESS_SMTP_USERNAME"))
+    smtp_password: SecretStr | None = Field(None, validation_alias=_env("ASSESS_SMTP_PASSWORD"))
+    smtp_from: str = Field("assess@localhost", validation_alias=_env("ASSESS_SMTP_FROM"))
+    smtp_security: Literal["starttls", "tls", "none"] = Field("starttls", validation_alias=_env("ASSESS_SMTP_SECURITY"))
+    # Where the links in mail point: the address candidates reach the server at. Unset: the address the
+    # request that made the link came to.
+    public_url: str | None = Field(None, validation_alias=_env("ASSESS_PUBLIC_URL"))
+    invitation_lifetime_hours: float = Field(72.0, gt=0, le=24 * 30, validation_alias=_env("ASSESS_INVITATION_HOURS"))
+    reset_lifetime_minutes: float = Field(60.0, gt=0, le=24 * 60, validation_alias=_env("ASSESS_RESET_MINUTES"))
     # Proxies whose X-Forwarded-For names the client (a load balancer in front); by default the peer is the client.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias=_env("ASSESS_TRUSTED_PROXIES"))
     ingress: Literal["auto", "haproxy", "proxy"] = Field("auto", validation_alias=_env("ASSESS_INGRESS"))

@@ -77,6 +77,11 @@ class AuditAction(StrEnum):
     ORGANIZATION_CREATED = "organization.created"
 
 
+class PasswordLinkPurpose(StrEnum):
+    INVITATION = "invitation"  # a new account's first password
+    RESET = "reset"
+
+
 class FinishReason(StrEnum):
     COMPLETED = "completed"
     PRECISION_REACHED = "precision_reached"

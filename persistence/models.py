@@ -32,6 +32,7 @@ from domain.enums import (
     FinishReason,
     GeneratorKind,
     ParameterSetStatus,
+    PasswordLinkPurpose,
     Role,
     TestStatus,
 )
@@ -125,6 +126,22 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Written into every token issued to the user; raised to revoke them all (serve_app/tokens.py).
     token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PasswordLink(Base):
+    """A single-use, expiring link to set a password: an invitation for a new account, or a reset. Only the
+    SHA-256 of its token is kept; the token itself exists in the mail (or on the staff's screen) alone."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[PasswordLinkPurpose] = mapped_column(_enum(PasswordLinkPurpose, "password_link_purpose"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the link is used, or when a newer link for the same user replaces it.
+    spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Test(Base):

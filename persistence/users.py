@@ -15,6 +15,10 @@ from persistence.database import Database
 from persistence.models import DEFAULT_ORGANIZATION_ID, User
 from persistence.passwords import hash_password, needs_rehash, verify_password
 
+# The password of an account made by an invitation until its owner sets one: no password verifies against
+# it (it is no Argon2 hash), so nobody can sign in to the account before the link is used.
+NO_PASSWORD = "!"
+
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
@@ -24,16 +28,17 @@ async def create_user(
     session: AsyncSession,
     *,
     email: str,
-    password: str,
+    password: str | None,
     full_name: str,
     role: Role,
     organization_id: int = DEFAULT_ORGANIZATION_ID,
 ) -> User:
+    """A new account; without a password, one that nobody can sign in to until a password link is used."""
     user = User(
         email=normalize_email(email),
         full_name=full_name.strip(),
         role=role,
-        password_hash=await hash_password(password),
+        password_hash=NO_PASSWORD if password is None else await hash_password(password),
         organization_id=organization_id,
     )
     session.add(user)

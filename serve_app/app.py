@@ -22,9 +22,11 @@ from serve_app.api import (
     audit,
     auth,
     candidate,
+    invitations,
     operations,
     organizations,
     parameter_sets,
+    passwords,
     results,
     skills,
     web,
@@ -40,8 +42,8 @@ logger = logging.getLogger(__name__)
 ROUTERS = tuple(
     module.router
     for module in (
-        auth, users_api, organizations, assessments, skills, candidate, results, parameter_sets, audit, operations,
-        analytics, web, live, chat, monitor,
+        auth, passwords, users_api, organizations, assessments, invitations, skills, candidate, results,
+        parameter_sets, audit, operations, analytics, web, live, chat, monitor,
     )
 )  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ from domain.enums import (
     FinishReason,
     GeneratorKind,
     ParameterSetStatus,
+    PasswordLinkPurpose,
     Role,
     TestStatus,
 )
@@ -483,3 +485,62 @@ class ParameterSetDetail(ParameterSetRead):
     """One set with every item's estimates, for review before activation."""
 
     parameters: list[CalibratedItemRead]
+
+
+class InvitedPerson(RequestBody):
+    email: EmailStr
+    full_name: Name
+
+
+class InvitationsCreate(RequestBody):
+    """People to invite by email: those without an account get one (a candidate's, in the test's
+    organization) and a link to set its password."""
+
+    candidates: Annotated[list[InvitedPerson], Field(min_length=1, max_length=1000)]
+    extra_time_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 0
+
+    @model_validator(mode="after")
+    def _each_once(self) -> InvitationsCreate:
+        counts = Counter(str(person.email).lower() for person in self.candidates)
+        twice = sorted(email for email, count in counts.items() if count > 1)
+        if twice:
+            raise ValueError(f"emails listed more than once: {', '.join(twice)}")
+        return self
+
+
+class InvitationRead(BaseModel):
+    user_id: int
+    email: str
+    full_name: str
+    new_account: bool
+    # The link that sets the account's first password (shown here once); null for an account that has one.
+    link: str | None
+    link_expires_at: datetime | None
+    mail: Literal["queued", "not_configured"]
+
+
+class PasswordLinkRead(BaseModel):
+    """A link issued by an admin for a user: to copy, and mailed where mail is configured."""
+
+    link: str
+    expires_at: datetime
+    mail: Literal["queued", "not_configured"]
+
+
+class PasswordLinkCheck(RequestBody):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class PasswordLinkInfo(BaseModel):
+    purpose: PasswordLinkPurpose
+    email: str
+    full_name: str
+    expires_at: datetime
+
+
+class PasswordSet(PasswordLinkCheck):
+    password: Password
+
+
+class PasswordResetRequest(RequestBody):
+    email: EmailStr

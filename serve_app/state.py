@@ -29,6 +29,7 @@ from serve_app.connection_table import ConnectionTable
 from serve_app.host_answers import HostAnswers
 from serve_app.host_events import HostEvents
 from serve_app.login_throttle import LoginThrottle
+from serve_app.mail import Mailer
 from serve_app.metrics import ReplicaMetrics
 from serve_app.revocations import Revocations
 from serve_app.tokens import TokenService
@@ -55,6 +56,7 @@ class ReplicaState:
     host_answers: HostAnswers  # answers relayed to each host in batches
     revocations: Revocations  # this replica's sockets by user, closed when their tokens are revoked
     login_throttle: LoginThrottle  # failed logins per account and per client address
+    mailer: Mailer  # invitations and password reset links
     _reporter: asyncio.Task[None] | None = field(default=None, init=False)
 
     @classmethod
@@ -80,6 +82,7 @@ class ReplicaState:
             host_answers=HostAnswers(),
             revocations=Revocations(),
             login_throttle=LoginThrottle.from_settings(settings),
+            mailer=Mailer(settings),
         )
 
     def start_reporting(self) -> None:

@@ -3,15 +3,18 @@
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, BackgroundTasks, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import AuditAction, GeneratorKind, TestStatus
 from domain.errors import InvalidRequest
 from domain.skill_graph import blueprint, skill_nodes
 from persistence import audit, catalog
+from persistence.audit import Actor
 from persistence.models import CandidateApplication, Test
 from questions.source import QuestionSource
 from serve_app.dependencies import ActorDep, OwnTest, SessionDep, StaffUser, StateDep
 from serve_app.schemas import ApplicationRead, CandidatesAdd, SkillSpec, TestCreate, TestRead, TestUpdate
+from serve_app.state import ReplicaState
 
 router = APIRouter(prefix="/api/tests", tags=["tests"])
 
@@ -95,8 +98,21 @@ async def add_candidates(
     state: StateDep,
     after_commit: BackgroundTasks,
 ) -> list[ApplicationRead]:
-    added = await catalog.add_candidates(session, test, body.user_ids, body.extra_time_minutes)
-    minutes = body.extra_time_minutes
+    added = await enrol(test, body.user_ids, body.extra_time_minutes, actor, session, state, after_commit)
+    return [application_view(application) for application in added.applications]
+
+
+async def enrol(
+    test: Test,
+    user_ids: list[int],
+    minutes: int,
+    actor: Actor,
+    session: AsyncSession,
+    state: ReplicaState,
+    after_commit: BackgroundTasks,
+) -> catalog.CandidatesAdded:
+    """Make these candidates eligible for the test, audited; a new extra time reaches live sessions."""
+    added = await catalog.add_candidates(session, test, user_ids, minutes)
     if added.invited:
         audit.record(
             session,
@@ -118,9 +134,9 @@ async def add_candidates(
             extra_time_minutes=minutes,
         )
     # Extra time moves the deadlines of attempts in progress: their live sessions hear of it once stored.
-    for attempt_id, deadline in await catalog.deadlines_in_progress(session, test.id, body.user_ids):
+    for attempt_id, deadline in await catalog.deadlines_in_progress(session, test.id, user_ids):
         after_commit.add_task(state.registry.set_deadline.remote, attempt_id, deadline)
-    return [application_view(application) for application in added.applications]
+    return added
 
 
 @router.get("/{test_id}/candidates", response_model=list[ApplicationRead])

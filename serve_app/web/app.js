@@ -51,6 +51,7 @@ const state = {
   completed: false,
   attemptRunning: false, // between assessment_started and the end: when integrity signals are reported
   integrityQueue: [],
+  linkToken: null, // an invitation's or a reset's, from the address it came in
 };
 
 // -- helpers -------------------------------------------------------------------------------------------
@@ -242,6 +243,102 @@ async function signIn(event) {
   // A test interrupted by an expired session resumes right after signing in again.
   if (state.testId) openAssessment(state.testId);
   else await showTests();
+}
+
+// -- password links and resets -------------------------------------------------------------------------
+// A link from an invitation or a reset carries its token in the fragment (#password-link=...), which no
+// browser sends to a server; the page takes it out of the address bar at once and sends it in a body.
+
+const LINK_PREFIX = "#password-link=";
+
+function formError(id, text) {
+  const error = $(id);
+  error.textContent = text || "";
+  error.hidden = !text;
+}
+
+async function postJson(path, body) {
+  try {
+    return await fetch(url(path), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    return null;
+  }
+}
+
+async function openPasswordLink(token) {
+  state.linkToken = token;
+  const response = await postJson("auth/password-link", { token });
+  if (!response) {
+    showLogin("The server could not be reached. Open the link again.");
+    return;
+  }
+  if (!response.ok) {
+    showLogin(await messageOf(response));
+    return;
+  }
+  const link = await response.json();
+  $("choose-title").textContent = link.purpose === "reset" ? "Choose a new password" : "Choose your password";
+  $("choose-for").textContent = `For ${link.full_name} (${link.email}).`;
+  formError("choose-error", "");
+  show("choose-password");
+  focusOn($("new-password"));
+}
+
+async function choosePassword(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const password = form.elements.password.value;
+  if (password.length < 8) {
+    formError("choose-error", "Use 8 characters or more.");
+    focusOn(form.elements.password);
+    return;
+  }
+  if (password !== form.elements.again.value) {
+    formError("choose-error", "The two passwords differ.");
+    focusOn(form.elements.again);
+    return;
+  }
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  const response = await postJson("auth/password", { token: state.linkToken, password });
+  button.disabled = false;
+  if (!response || !response.ok) {
+    formError("choose-error", response ? await messageOf(response) : "The server could not be reached. Try again.");
+    return;
+  }
+  state.linkToken = null;
+  form.reset();
+  setToken((await response.json()).access_token);
+  announce("Your password is saved.");
+  await showTests();
+}
+
+function showReset() {
+  formError("reset-message", "");
+  show("reset");
+  $("reset-email").value = $("email").value;
+  focusOn($("reset-email"));
+}
+
+async function askForReset(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const email = form.elements.email.value.trim();
+  if (!email) {
+    formError("reset-message", "Enter your email address.");
+    focusOn(form.elements.email);
+    return;
+  }
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  const response = await postJson("auth/password-reset", { email });
+  button.disabled = false;
+  if (!response) formError("reset-message", "The server could not be reached. Try again.");
+  else formError("reset-message", await messageOf(response));
 }
 
 function signOut(message) {
@@ -801,6 +898,10 @@ function watchIntegrity() {
 
 function boot() {
   $("login-form").addEventListener("submit", signIn);
+  $("forgot").addEventListener("click", showReset);
+  $("reset-form").addEventListener("submit", askForReset);
+  $("reset-back").addEventListener("click", () => showLogin());
+  $("choose-form").addEventListener("submit", choosePassword);
   $("sign-out").addEventListener("click", () => signOut("You have signed out."));
   $("answer-form").addEventListener("submit", submitAnswer);
   $("next").addEventListener("click", continueAfterFeedback);
@@ -824,11 +925,19 @@ function boot() {
   window.addEventListener("pageshow", (event) => {
     if (event.persisted) route();
   });
+  // A link opened in a tab that already shows the page changes only the fragment: no new page load.
+  window.addEventListener("hashchange", () => {
+    if (location.hash.startsWith(LINK_PREFIX)) route();
+  });
   route();
 }
 
 function route() {
-  if (!state.token) showLogin();
+  if (location.hash.startsWith(LINK_PREFIX)) {
+    const token = location.hash.slice(LINK_PREFIX.length);
+    history.replaceState(null, "", location.pathname + location.search);
+    openPasswordLink(token);
+  } else if (!state.token) showLogin();
   else if (state.testId) openAssessment(state.testId);
   else showTests();
 }

@@ -23,6 +23,7 @@ TABLES = {
     "items",
     "parameter_sets",
     "item_parameters",
+    "password_links",
     "audit_events",
     "integrity_events",
     "organizations",
@@ -52,7 +53,7 @@ def table_names(url: str) -> set[str]:
 def test_migrations_go_up_from_empty_down_and_up_again(empty_database: str) -> None:
     assert table_names(empty_database) == set()
     upgrade(empty_database)
-    assert current_revision(empty_database) == "0006"
+    assert current_revision(empty_database) == "0007"
     assert table_names(empty_database) == TABLES == set(Base.metadata.tables)
     downgrade(empty_database)
     assert current_revision(empty_database) is None

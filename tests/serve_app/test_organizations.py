@@ -26,6 +26,7 @@ PATH_IDS = ("test_id", "attempt_id", "user_id", "set_id")
 BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/api/tests/{test_id}"): {"title": "Taken over"},
     ("post", "/api/tests/{test_id}/candidates"): {"user_ids": [1]},
+    ("post", "/api/tests/{test_id}/invitations"): {"candidates": [{"email": "taken@example.com", "full_name": "T"}]},
     ("patch", "/api/users/{user_id}"): {"full_name": "Taken over"},
 }
 
