@@ -1,10 +1,12 @@
 """Password hashing with Argon2id (argon2-cffi), the OWASP-recommended memory-hard hash.
 
-Hashing is deliberately slow (tens of milliseconds of CPU and 64 MiB each), so it never runs on an event
+Hashing is deliberately slow (tens of milliseconds of CPU and 19 MiB each), so it never runs on an event
 loop: a burst of logins would stall every socket the process serves. It runs on a small pool of threads
-(argon2-cffi releases the GIL while it hashes) of half the machine's cores (at least one, at most four), so
-a burst queues there instead of taking every core, and all the memory, from the candidates' answers. The
-threads run at the lowest scheduling priority (nice 19): a login can wait a moment, an answer should not.
+(argon2-cffi releases the GIL while it hashes) at the lowest scheduling priority (nice 19), which spends at
+most `HASHING_CORES`: each thread rests after a hash for as long as its share requires. Priority alone did
+not protect the candidates' answers from a storm of logins (bench/login_storm.py: 1.4-2 times their p99
+with a thread hashing without pause at nice 19, or even as SCHED_IDLE): a memory-hard hash takes the
+caches and the memory bandwidth whatever its priority. A login can wait a moment; an answer should not.
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 T = TypeVar("T")
 
 
-# At most a quarter of the machine's cores, and at least half of one.
-HASHING_CORES = max(0.5, (os.cpu_count() or 1) / 4)
+# At most a quarter of the cores this process may run on (its CPU affinity: a container's cpuset, where
+# os.cpu_count() would count the host's), and at least half of one.
+HASHING_CORES = max(
+    0.5, len(os.sched_getaffinity(0)) / 4 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) / 4
+)
 _HASHING_THREADS = math.ceil(HASHING_CORES)
 _REST_PER_CPU_SECOND = _HASHING_THREADS / HASHING_CORES - 1  # a thread's rest after each second of hashing
 

@@ -5,6 +5,8 @@ candidate's, in the test's organization, with no password) and a single-use link
 everyone listed becomes eligible for the test. The links are returned to the staff (to copy where no mail
 is configured) and mailed after the commit where `ASSESS_SMTP_HOST` is set.
 
+`POST /api/tests/{id}/invitations.csv` takes the same people as a spreadsheet's CSV.
+
 `POST /api/users/{id}/password-link` (admins) issues a reset link for a user of their organization, the
 way to help someone who cannot receive mail.
 """
@@ -12,19 +14,23 @@ way to help someone who cannot receive mail.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Request, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, status
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import AuditAction, PasswordLinkPurpose, Role
 from domain.errors import InvalidRequest
 from persistence import audit, password_links, users
-from persistence.models import User
+from persistence.audit import Actor
+from persistence.models import Test, User
 from serve_app import password_mail
 from serve_app.api.assessments import enrol
 from serve_app.dependencies import ActorDep, AdminUser, OwnTest, OwnUser, SessionDep, StateDep
+from serve_app.invitation_csv import read_people
 from serve_app.schemas import InvitationRead, InvitationsCreate, PasswordLinkRead
+from serve_app.state import ReplicaState
 
 router = APIRouter(tags=["invitations"])
 
@@ -43,6 +49,42 @@ async def invite(
     actor: ActorDep,
     session: SessionDep,
     state: StateDep,
+    after_commit: BackgroundTasks,
+) -> list[InvitationRead]:
+    return await _invite(test, body, request, actor, session, state, after_commit)
+
+
+CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.post(
+    "/api/tests/{test_id}/invitations.csv",
+    status_code=status.HTTP_201_CREATED,
+    response_model=list[InvitationRead],
+    openapi_extra=CSV_BODY,
+)
+async def invite_from_csv(
+    test: OwnTest,
+    request: Request,
+    actor: ActorDep,
+    session: SessionDep,
+    state: StateDep,
+    after_commit: BackgroundTasks,
+    extra_time_minutes: Annotated[int, Query(ge=0, le=24 * 60)] = 0,
+) -> list[InvitationRead]:
+    """The same, from a spreadsheet saved as CSV (the body, `text/csv`): a header row naming `email` and
+    `full_name` (or `name`), one person a line (serve_app/invitation_csv.py)."""
+    body = read_people(await request.body(), extra_time_minutes)
+    return await _invite(test, body, request, actor, session, state, after_commit)
+
+
+async def _invite(
+    test: Test,
+    body: InvitationsCreate,
+    request: Request,
+    actor: Actor,
+    session: AsyncSession,
+    state: ReplicaState,
     after_commit: BackgroundTasks,
 ) -> list[InvitationRead]:
     settings = state.settings

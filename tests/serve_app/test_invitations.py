@@ -328,3 +328,62 @@ def test_without_mail_settings_the_links_are_for_staff_to_copy(server: Server, a
     assert invited.status_code == 201, invited.text
     assert invited.json()[0]["mail"] == "not_configured"
     assert re.fullmatch(re.escape(server.base_url) + r"/#password-link=[A-Za-z0-9_-]{43}", invited.json()[0]["link"])
+
+
+def invite_csv(server: Server, token: str, test_id: int, content: bytes, **params: Any) -> httpx.Response:
+    with server.client(token) as staff:
+        return staff.post(
+            f"/api/tests/{test_id}/invitations.csv",
+            content=content,
+            params=params,
+            headers={"Content-Type": "text/csv; charset=utf-8"},
+        )
+
+
+def test_a_spreadsheets_csv_invites_its_people(mailing: Server, staff_token: str, test_id: int, inbox: Inbox) -> None:
+    """As a spreadsheet saves it: a byte-order mark, CRLF, columns in its own order, a quoted name with a
+    comma, a blank line, a column we do not read."""
+    first, second = new_email(), new_email()
+    content = f'\ufeffTeam,Name,Email\r\nPlatform,"Hopper, Grace",{first}\r\n,,\r\nData,Edsger Dijkstra,{second}\r\n'
+    invited = invite_csv(mailing, staff_token, test_id, content.encode(), extra_time_minutes=15)
+    assert invited.status_code == 201, invited.text
+    assert [(person["email"], person["full_name"]) for person in invited.json()] == [
+        (first, "Hopper, Grace"),
+        (second, "Edsger Dijkstra"),
+    ]
+    assert inbox.to(second)
+    with mailing.client(staff_token) as staff:
+        enrolled = {row["email"]: row for row in staff.get(f"/api/tests/{test_id}/candidates").json()}
+    assert enrolled[first]["extra_time_minutes"] == 15
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "first line must name the columns"),
+        (b"email,full_name\n", "lists nobody"),
+        (b"mail,name\na@example.com,A\n", "first line must name the columns"),
+        (b"email,full_name\n\xff\xfe\xfa,A\n", "not UTF-8"),
+        (b"email,full_name\na@example.com,A\x00\n", "NUL"),
+        (b"email,full_name\nok@example.com,Ok\nnot-an-email,B\n,C\n", "line 3: email missing or not valid; line 4"),
+        (b"email,full_name\nsame@example.com,A\nSAME@example.com,B\n", "more than once"),
+        (b"email,full_name\n" + b"".join(b"p%d@example.com,P\n" % n for n in range(1001)), "more than 1000"),
+        (b'email,full_name\n"a@example.com,A\n', "unexpected end of data"),
+        (b"email,full_name\na@example.com," + b"x" * 200_000 + b"\n", "field larger than field limit"),
+    ],
+)
+def test_a_bad_csv_is_refused_by_line_and_makes_nothing(
+    mailing: Server, staff_token: str, test_id: int, content: bytes, words: str
+) -> None:
+    with mailing.client(staff_token) as staff:
+        before = len(staff.get("/api/users").json())
+    refused = invite_csv(mailing, staff_token, test_id, content)
+    assert refused.status_code == 422, refused.text
+    assert words in refused.json()["detail"], refused.json()
+    with mailing.client(staff_token) as staff:
+        assert len(staff.get("/api/users").json()) == before
+
+
+def test_an_oversized_csv_is_refused_before_it_is_read(mailing: Server, staff_token: str, test_id: int) -> None:
+    refused = invite_csv(mailing, staff_token, test_id, b"email,full_name\n" + b"a" * (1024 * 1024 + 1))
+    assert refused.status_code == 413
