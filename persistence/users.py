@@ -20,6 +20,10 @@ from persistence.passwords import hash_password, needs_rehash, verify_password
 NO_PASSWORD = "!"
 
 
+def has_password(user: User) -> bool:
+    return user.password_hash != NO_PASSWORD
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 

@@ -7,10 +7,12 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request, Response, status
 from domain.errors import AuthenticationFailed
 from domain.text_rules import holds_nul
 from persistence import users
+from persistence.models import User
 from serve_app.client_address import client_address
 from serve_app.dependencies import CurrentUser, SessionDep, StateDep
 from serve_app.revocations import announce_after_commit
 from serve_app.schemas import TokenResponse
+from serve_app.state import ReplicaState
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -34,6 +36,11 @@ async def issue_token(
         if holds_nul([username, password]):  # no stored email or password holds one
             raise AuthenticationFailed("incorrect email or password")
         user = await users.authenticate(state.database, username, password)
+    return token_response(state, user)
+
+
+def token_response(state: ReplicaState, user: User) -> TokenResponse:
+    """A token of the user's current generation, as the OAuth2 password flow answers."""
     return TokenResponse(
         access_token=state.tokens.issue(user.id, user.role, generation=user.token_generation),
         expires_in=int(state.tokens.lifetime.total_seconds()),

@@ -116,7 +116,7 @@ async def _invite(
     invitations, letters = [], []
     for user, new_account in people:
         link, expires_at = None, None
-        if user.password_hash == users.NO_PASSWORD:  # new, or invited before and never signed in
+        if not users.has_password(user):  # new, or invited before and never signed in
             issued = await password_links.issue(session, user, PasswordLinkPurpose.INVITATION, lifetime)
             link, expires_at = password_mail.link_url(settings, request, issued.token), issued.expires_at
             letters.append(password_mail.invitation(user.email, user.full_name, test.title, link, expires_at))
@@ -151,7 +151,7 @@ async def issue_password_link(
 ) -> PasswordLinkRead:
     """A reset link for the user (an invitation link for an account that never had a password)."""
     settings = state.settings
-    first = user.password_hash == users.NO_PASSWORD
+    first = not users.has_password(user)
     purpose = PasswordLinkPurpose.INVITATION if first else PasswordLinkPurpose.RESET
     lifetime = timedelta(hours=settings.invitation_lifetime_hours if first else settings.reset_lifetime_minutes / 60)
     issued = await password_links.issue(session, user, purpose, lifetime)

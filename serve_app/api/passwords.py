@@ -18,6 +18,7 @@ from limits.strategies import MovingWindowRateLimiter
 from domain.enums import PasswordLinkPurpose
 from persistence import password_links, users
 from serve_app import password_mail
+from serve_app.api.auth import token_response
 from serve_app.client_address import client_address
 from serve_app.dependencies import SessionDep, StateDep
 from serve_app.schemas import PasswordLinkCheck, PasswordLinkInfo, PasswordResetRequest, PasswordSet, TokenResponse
@@ -41,10 +42,7 @@ async def check_link(body: PasswordLinkCheck, session: SessionDep) -> PasswordLi
 async def set_password(body: PasswordSet, session: SessionDep, state: StateDep) -> TokenResponse:
     """Use a link: the new password, every earlier token of the user revoked, and a token to go on with."""
     user = await password_links.set_password(session, body.token, body.password)
-    return TokenResponse(
-        access_token=state.tokens.issue(user.id, user.role, generation=user.token_generation),
-        expires_in=int(state.tokens.lifetime.total_seconds()),
-    )
+    return token_response(state, user)
 
 
 @router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED)
